@@ -1,0 +1,14 @@
+"""helpers: the canonical code of the course "Transformers and LLM pretraining".
+
+Each notebook builds a piece in front of the learner, then imports the canonical
+version from here. One module per idea:
+
+- ``helpers.course``: ``setup()``, the one call at the top of every notebook
+  (seeds, threads, figure style, device, fast/full mode), and the course map.
+- ``helpers.plotting``: the shared figure style and the Japanese font fallback.
+- ``helpers.data``: the Shakespeare corpus shipped in ``data/``, checked by sha256.
+- ``helpers.exercises``: ``check()`` for the self-check cells of the exercises.
+- ``helpers.nbtools``: notebook maintenance (Colab cell, badge, policy checks, re-running).
+"""
+
+__version__ = "0.1.0"

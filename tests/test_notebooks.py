@@ -1,0 +1,134 @@
+"""The notebook policy (README, "Contributing"): structure, stored outputs, badge, bootstrap cell."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import nbtools
+from helpers.course import COURSE_MAP
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_there_are_notebooks_and_each_is_in_the_course_map():
+    assert NOTEBOOKS, "no notebooks found"
+    known = {nb.filename for nb in COURSE_MAP}
+    assert {p.name for p in NOTEBOOKS} <= known
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_the_policy(path):
+    assert nbtools.problems(path) == []
+
+
+def _good_notebook(name="01_language_models.ipynb"):
+    md = lambda s: {"cell_type": "markdown", "metadata": {}, "source": s}  # noqa: E731
+    code = lambda s, n, out=(): {"cell_type": "code", "metadata": {}, "source": s,  # noqa: E731
+                                 "execution_count": n, "outputs": list(out)}
+    setup_out = {"output_type": "stream", "name": "stdout", "text": "course setup: full mode ...\n"}
+    return {"metadata": {}, "nbformat": 4, "nbformat_minor": 5, "cells": [
+        md(f"# Title\n\n{nbtools.colab_badge(name)}"),
+        md("Colab."), code(nbtools.bootstrap_source(), 1),
+        md("Setup."), code("from helpers.course import setup\ncourse = setup()", 2, [setup_out]),
+        md("## Exercises"), code("# SELF-CHECK\nassert True", 3),
+        md("## Glossary\n\n| attention | 注意機構 |"),
+    ]}
+
+
+def test_policy_accepts_a_good_notebook(tmp_path):
+    path = tmp_path / "01_language_models.ipynb"
+    nbtools.save(_good_notebook(), path)
+    assert nbtools.problems(path) == []
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    (lambda nb: nb["cells"][0].update(source="# Title"), "Colab badge"),
+    (lambda nb: nb["cells"][2].update(source="print('hi')"), "bootstrap"),
+    (lambda nb: nb["cells"][4].update(execution_count=5), "not 1, 2, 3"),
+    (lambda nb: nb["cells"][6].update(execution_count=None), "stored outputs"),
+    (lambda nb: nb["cells"][6]["outputs"].append({"output_type": "error", "ename": "ValueError",
+                                                  "evalue": "x", "traceback": []}), "error output"),
+    (lambda nb: nb["cells"][4]["outputs"][0].update(text="course setup: fast mode ...\n"), "fast mode"),
+    (lambda nb: nb["metadata"].update(widgets={"state": {}}), "widget state"),
+    (lambda nb: nb["cells"][6]["outputs"].append({"output_type": "display_data", "metadata": {}, "data": {
+        "application/vnd.jupyter.widget-view+json": {}}}), "widget or JavaScript"),
+    (lambda nb: nb["cells"].pop(5), "no markdown cell before"),
+    (lambda nb: nb["cells"][6].update(source="assert True"), "self-check"),
+    (lambda nb: nb["cells"].pop(), "glossary"),
+], ids=["badge", "bootstrap", "order", "unrun", "error", "fast", "widget-state", "widget-view", "markdown",
+        "exercise", "glossary"])
+def test_policy_catches_each_breakage(tmp_path, breakage, expected):
+    nb = _good_notebook()
+    breakage(nb)
+    path = tmp_path / "01_language_models.ipynb"
+    nbtools.save(nb, path)
+    found = nbtools.problems(path)
+    assert any(expected in p for p in found), found
+
+
+def test_strip_removes_widgets_and_javascript_but_keeps_images():
+    nb = _good_notebook()
+    nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    outs = nb["cells"][6]["outputs"]
+    outs.append({"output_type": "display_data", "metadata": {},
+                 "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "x"}, "text/plain": "w"}})
+    outs.append({"output_type": "display_data", "metadata": {},
+                 "data": {"text/html": "<div id='bertviz'></div><script>require(...)</script>"}})
+    outs.append({"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBOR"}})
+    nbtools.strip(nb)
+    assert "widgets" not in nb["metadata"]
+    assert [list(o["data"]) for o in nb["cells"][6]["outputs"]] == [["image/png"]]
+
+
+def test_sync_writes_badge_and_bootstrap_from_the_repository_url():
+    nb = _good_notebook("00_setup.ipynb")
+    url = "https://github.com/someone/fork"
+    assert nbtools.sync(nb, "00_setup.ipynb", url)
+    assert "github/someone/fork/blob/main/notebooks/00_setup.ipynb" in nb["cells"][0]["source"]
+    assert nb["cells"][0]["source"].startswith("# Title\n\n[![Open In Colab]")
+    assert '"https://github.com/someone/fork"' in nb["cells"][2]["source"]
+    assert not nbtools.sync(nb, "00_setup.ipynb", url)  # idempotent
+
+
+def test_repository_url_is_written_once_in_pyproject():
+    url = nbtools.repo_url()
+    assert url.startswith("https://github.com/")
+    for path in NOTEBOOKS:
+        text = path.read_text(encoding="utf-8")
+        assert url in text  # the bootstrap cell clones it
+        assert f"colab.research.google.com/github/{url.removeprefix('https://github.com/')}/blob/main/notebooks/{path.name}" in text
+
+
+def test_colab_cell_installs_every_dependency_colab_lacks_and_never_torch():
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    deps = re.search(r"^dependencies = \[(.*?)^\]", text, re.S | re.M).group(1)
+    names = {re.match(r'\s*"([A-Za-z0-9_.-]+)', line).group(1).lower()
+             for line in deps.splitlines() if line.strip().startswith('"')}
+    installed = {pip for _, pip in nbtools.COLAB_PACKAGES}
+    assert names == installed | nbtools.COLAB_PREINSTALLED
+    assert not installed & {"torch", "numpy", "ipywidgets"}
+
+
+def _readme_rows():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return {int(m.group(1)): m.group(0) for m in re.finditer(r"^\| (\d\d) \|.*\|$", readme, re.M)}
+
+
+def test_readme_course_map_lists_all_fourteen_and_marks_what_exists():
+    rows = _readme_rows()
+    assert sorted(rows) == list(range(14))
+    for nb in COURSE_MAP:
+        exists = (ROOT / "notebooks" / nb.filename).exists()
+        row = rows[nb.number]
+        assert (f"(notebooks/{nb.filename})" in row) == exists, row
+        assert row.rstrip("| ").endswith("ready" if exists else "coming"), row
+
+
+def test_notebooks_are_valid_json_with_a_python_kernel():
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        assert nb["nbformat"] == 4
+        assert nb["metadata"]["kernelspec"]["language"] == "python"

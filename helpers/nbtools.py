@@ -31,6 +31,7 @@ COLAB_PACKAGES = [
     ("matplotlib_fontja", "matplotlib-fontja"),
     ("safetensors", "safetensors"),
     ("tqdm", "tqdm"),
+    ("regex", "regex"),
 ]
 # Project dependencies the bootstrap cell deliberately leaves to Colab.
 COLAB_PREINSTALLED = {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab"}

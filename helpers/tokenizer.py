@@ -1,0 +1,242 @@
+"""Byte-level BPE (byte pair encoding, バイト対符号化), as in GPT-2: train, encode, decode, save, load.
+
+Text becomes UTF-8 bytes (ids 0-255), so every string, Japanese and emoji included,
+can be encoded with no unknown token. Training repeats: count adjacent pairs of ids,
+merge the most frequent pair into a new id. Ties are broken by taking the smallest
+pair (left id, then right id): a stated, deterministic rule.
+
+>>> tok = BPETokenizer.train(text, vocab_size=2048)
+>>> ids = tok.encode("To be, or not to be")
+>>> tok.decode(ids)
+'To be, or not to be'
+>>> tok.save("tokenizer.json"); BPETokenizer.load("tokenizer.json")
+
+Training does not recount every pair after every merge: it keeps the pair counts and,
+for each merge, updates them only in the (unique) words that contain the merged pair.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import regex
+
+# GPT-2's pre-tokenization pattern: split text into words, numbers, punctuation runs and
+# spaces first, so that merges never cross those boundaries ("dog." and "dog!" share "dog").
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+END_OF_TEXT = "<|endoftext|>"
+
+
+class TokenizerError(ValueError):
+    """Bad input to a tokenizer, or a tokenizer file that cannot be read."""
+
+
+def count_pairs(ids: list[int], counts: dict | None = None, weight: int = 1) -> dict[tuple[int, int], int]:
+    """Add the counts of adjacent (overlapping) pairs in ``ids`` to ``counts``: 'aaa' has 2 of 'aa'."""
+    counts = {} if counts is None else counts
+    for pair in zip(ids, ids[1:]):
+        counts[pair] = counts.get(pair, 0) + weight
+    return counts
+
+
+def merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
+    """Replace every non-overlapping occurrence of ``pair`` in ``ids`` (left to right) by ``new_id``."""
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+class BPETokenizer:
+    """A trained byte-level BPE: ``merges`` in order (merge i makes id 256 + i), plus special tokens."""
+
+    def __init__(self, merges: list[tuple[int, int]], pattern: str | None = GPT2_PATTERN,
+                 special_tokens: list[str] | tuple[str, ...] = ()):
+        self.merges = [tuple(m) for m in merges]
+        self.pattern = pattern
+        self._regex = regex.compile(pattern) if pattern else None
+        self.ranks = {pair: 256 + i for i, pair in enumerate(self.merges)}  # pair -> new id
+        self.vocab = {i: bytes([i]) for i in range(256)}  # id -> bytes
+        for i, (a, b) in enumerate(self.merges):
+            if a >= 256 + i or b >= 256 + i:
+                raise TokenizerError(f"merge {i} uses an id that does not exist yet: {(a, b)}")
+            self.vocab[256 + i] = self.vocab[a] + self.vocab[b]
+        first_special = 256 + len(self.merges)
+        self.special_tokens = {s: first_special + i for i, s in enumerate(special_tokens)}
+        self._special_regex = (regex.compile("(" + "|".join(regex.escape(s) for s in special_tokens) + ")")
+                               if special_tokens else None)
+        self._cache: dict[str, list[int]] = {}
+
+    # ----- sizes and names -------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return 256 + len(self.merges) + len(self.special_tokens)
+
+    @property
+    def eot_id(self) -> int:
+        """Id of the end-of-text token (raises if the tokenizer has none)."""
+        if END_OF_TEXT not in self.special_tokens:
+            raise TokenizerError(f"this tokenizer has no {END_OF_TEXT} token")
+        return self.special_tokens[END_OF_TEXT]
+
+    def token_bytes(self, i: int) -> bytes:
+        """The bytes a token id stands for (a special token's own text for special ids)."""
+        for s, j in self.special_tokens.items():
+            if i == j:
+                return s.encode("utf-8")
+        if i not in self.vocab:
+            raise TokenizerError(f"token id {i} is outside the vocabulary (size {self.vocab_size})")
+        return self.vocab[i]
+
+    # ----- training --------------------------------------------------------------------------
+    @classmethod
+    def train(cls, text: str, vocab_size: int, pattern: str | None = GPT2_PATTERN,
+              special_tokens: list[str] | tuple[str, ...] = (END_OF_TEXT,), verbose: bool = False) -> BPETokenizer:
+        """Learn ``vocab_size - 256 - len(special_tokens)`` merges from ``text``.
+
+        With a pattern, text is first split into chunks that merges never cross; each distinct
+        chunk is a "word" weighted by how often it occurs. Pair counts live in a dict and a
+        heap; a merge updates only the words that contain the merged pair.
+        """
+        n_merges = vocab_size - 256 - len(special_tokens)
+        if not text:
+            raise TokenizerError("cannot train on empty text")
+        if n_merges < 0:
+            raise TokenizerError(f"vocab_size {vocab_size} is smaller than 256 bytes + {len(special_tokens)} special tokens")
+        chunks = regex.findall(pattern, text) if pattern else [text]
+        word_counts = Counter(chunks)
+        words = [list(w.encode("utf-8")) for w in word_counts]  # each distinct chunk as byte ids
+        freqs = list(word_counts.values())
+
+        counts: dict[tuple[int, int], int] = defaultdict(int)
+        where: dict[tuple[int, int], set[int]] = defaultdict(set)  # pair -> words that contain it
+        for w, (ids, f) in enumerate(zip(words, freqs, strict=True)):
+            for pair in zip(ids, ids[1:]):
+                counts[pair] += f
+                where[pair].add(w)
+        heap = [(-c, pair) for pair, c in counts.items()]
+        heapq.heapify(heap)
+
+        merges: list[tuple[int, int]] = []
+        while len(merges) < n_merges and heap:
+            neg, pair = heapq.heappop(heap)
+            current = counts.get(pair, 0)
+            if current != -neg:  # a stale entry: the count changed since it was pushed
+                if current > 0:
+                    heapq.heappush(heap, (-current, pair))
+                continue
+            if current < 2:  # nothing left worth merging
+                break
+            new_id = 256 + len(merges)
+            merges.append(pair)
+            if verbose:
+                print(f"merge {len(merges)}: {pair} -> {new_id} ({current} times)")
+            changed: set[tuple[int, int]] = set()
+            for w in list(where[pair]):
+                ids, f = words[w], freqs[w]
+                new_ids = merge(ids, pair, new_id)
+                for p in zip(ids, ids[1:]):  # remove the word's old pairs ...
+                    counts[p] -= f
+                for p in zip(new_ids, new_ids[1:]):  # ... and add its new ones
+                    counts[p] += f
+                    where[p].add(w)
+                    changed.add(p)
+                words[w] = new_ids
+            del counts[pair], where[pair]
+            for p in changed:
+                if counts.get(p, 0) > 0:
+                    heapq.heappush(heap, (-counts[p], p))
+        return cls(merges, pattern=pattern, special_tokens=special_tokens)
+
+    # ----- encoding and decoding --------------------------------------------------------------
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        """Apply the merges, lowest rank first, to one pre-tokenized chunk (cached)."""
+        cached = self._cache.get(chunk)
+        if cached is not None:
+            return cached
+        ids = list(chunk.encode("utf-8"))
+        while len(ids) >= 2:
+            ranked = [(self.ranks.get(p, 1 << 30), p) for p in zip(ids, ids[1:])]
+            rank, pair = min(ranked)
+            if rank == 1 << 30:
+                break
+            ids = merge(ids, pair, rank)
+        if len(self._cache) < 500_000:
+            self._cache[chunk] = ids
+        return ids
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Encode ``text`` treating special-token strings as plain text."""
+        if not isinstance(text, str):
+            raise TokenizerError(f"encode expects a str, got {type(text).__name__}")
+        chunks = self._regex.findall(text) if self._regex else [text]
+        out: list[int] = []
+        for chunk in chunks:
+            out.extend(self._encode_chunk(chunk))
+        return out
+
+    def encode(self, text: str, allow_special: bool = True) -> list[int]:
+        """Encode ``text`` to token ids. Special-token strings (e.g. ``<|endoftext|>``) become
+        their single id, unless ``allow_special=False``, where they are encoded as plain text."""
+        if not isinstance(text, str):
+            raise TokenizerError(f"encode expects a str, got {type(text).__name__}")
+        if not allow_special or self._special_regex is None:
+            return self.encode_ordinary(text)
+        out: list[int] = []
+        for part in self._special_regex.split(text):
+            if part in self.special_tokens:
+                out.append(self.special_tokens[part])
+            elif part:
+                out.extend(self.encode_ordinary(part))
+        return out
+
+    def decode(self, ids) -> str:
+        """Token ids back to text. Byte sequences that are not valid UTF-8 (a cut in the middle of a
+        character) become U+FFFD; for the ids of a whole encoded string the round trip is exact."""
+        return b"".join(self.token_bytes(int(i)) for i in ids).decode("utf-8", errors="replace")
+
+    # ----- files -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> None:
+        """Write a readable JSON file (merges with the text they stand for), atomically."""
+        path = Path(path)
+        data = {
+            "format": "course byte-level BPE v1",
+            "pattern": self.pattern,
+            "special_tokens": self.special_tokens,
+            "vocab_size": self.vocab_size,
+            "merges": [[a, b, self.vocab[256 + i].decode("utf-8", errors="backslashreplace")]
+                       for i, (a, b) in enumerate(self.merges)],
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> BPETokenizer:
+        """Read a file written by ``save``; a missing or damaged file raises ``TokenizerError``."""
+        path = Path(path)
+        if not path.exists():
+            raise TokenizerError(f"tokenizer file {path} does not exist")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            merges = [(int(m[0]), int(m[1])) for m in data["merges"]]
+            specials = sorted(data["special_tokens"], key=data["special_tokens"].get)
+            tok = cls(merges, pattern=data["pattern"], special_tokens=specials)
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, IndexError, ValueError) as e:
+            raise TokenizerError(f"tokenizer file {path} is damaged or not a course tokenizer ({e!r})") from None
+        if tok.special_tokens != data["special_tokens"] or tok.vocab_size != data.get("vocab_size", tok.vocab_size):
+            raise TokenizerError(f"tokenizer file {path} is inconsistent: special token ids or vocab_size do not match")
+        return tok
+
+    def __repr__(self) -> str:
+        return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+                f"special_tokens={list(self.special_tokens)}, pattern={'GPT-2' if self.pattern == GPT2_PATTERN else self.pattern!r})")

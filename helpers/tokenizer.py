@@ -240,3 +240,24 @@ class BPETokenizer:
     def __repr__(self) -> str:
         return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
                 f"special_tokens={list(self.special_tokens)}, pattern={'GPT-2' if self.pattern == GPT2_PATTERN else self.pattern!r})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train the course tokenizer on the training plays (modern spelling) and save it."""
+    import argparse
+    import time
+
+    from helpers.data import data_dir, load_corpus
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.tokenizer", description=main.__doc__)
+    parser.add_argument("--vocab-size", type=int, default=2048, help="bytes + merges + special tokens")
+    parser.add_argument("--out", default=str(data_dir() / "tokenizer.json"), help="where to write the JSON file")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    tok = BPETokenizer.train(load_corpus("modern", "train"), args.vocab_size)
+    tok.save(args.out)
+    print(f"{tok} trained in {time.perf_counter() - start:.1f} s, saved to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ def data_copy(tmp_path, monkeypatch):
     """A private copy of data/ that a test may break; helpers.data reads it via COURSE_DATA_DIR."""
     src = data.data_dir()
     dst = tmp_path / "data"
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.py", "__pycache__", "gpt"))
     monkeypatch.setenv("COURSE_DATA_DIR", str(dst))
     data._manifest_at.cache_clear()
     yield dst

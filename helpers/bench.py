@@ -1,0 +1,137 @@
+"""Benchmarks that print their figures: ``python -m helpers.bench [tokenizer|train|all]`` (or ``make bench``).
+
+- tokenizer: train a 2,048-token byte-level BPE on the whole modern-spelling corpus and encode it,
+  with the course tokenizer and with Hugging Face ``tokenizers`` side by side: seconds, ratio,
+  tokens per byte.
+- train: training steps per second at nanoGPT's CPU recipe (4 layers, 4 heads, 128 wide,
+  context 64, batch 12), the course GPT beside Hugging Face's GPT-2 with the same shape,
+  interleaved in one run; median milliseconds per step and tokens per second.
+
+The machines are shared and noisy: every figure is a median over repeats, and the two
+implementations run alternately, so their ratio is more trustworthy than either number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def _median_time(fn, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def bench_tokenizer(vocab_size: int = 2048, repeats: int = 3) -> dict:
+    from tokenizers import ByteLevelBPETokenizer
+
+    from helpers.data import load_corpus
+    from helpers.tokenizer import END_OF_TEXT, BPETokenizer
+
+    text = load_corpus("modern", split=None)  # all 42 works, about 5 MB
+    n_bytes = len(text.encode("utf-8"))
+
+    def hf_train():
+        tok = ByteLevelBPETokenizer()
+        tok.train_from_iterator([text], vocab_size=vocab_size, min_frequency=2, special_tokens=[END_OF_TEXT],
+                                show_progress=False)
+        return tok
+
+    rows = {}
+    for _ in range(repeats):  # alternate the two so that machine noise hits both alike
+        for name, train in (("course", lambda: BPETokenizer.train(text, vocab_size)), ("tokenizers", hf_train)):
+            t, tok = _median_time(train, 1)
+            rows.setdefault(name, {"train": [], "encode": []})["train"].append(t)
+            if name == "course":
+                tok._cache.clear()  # time a cold encode, as a learner's first call would be
+                t_enc, ids = _median_time(lambda tok=tok: tok.encode(text), 1)
+            else:
+                t_enc, ids = _median_time(lambda tok=tok: tok.encode(text).ids, 1)
+            rows[name]["encode"].append(t_enc)
+            rows[name]["tokens_per_byte"] = len(ids) / n_bytes
+    out = {name: {"train_s": statistics.median(r["train"]), "encode_s": statistics.median(r["encode"]),
+                  "tokens_per_byte": r["tokens_per_byte"]} for name, r in rows.items()}
+    c, h = out["course"], out["tokenizers"]
+    print(f"tokenizer benchmark: {vocab_size}-token byte-level BPE on {n_bytes / 1e6:.2f} MB "
+          f"(median of {repeats}, {torch.get_num_threads()} threads)")
+    print(f"{'':12s} {'train s':>8s} {'encode s':>9s} {'tokens/byte':>12s}")
+    for name, r in out.items():
+        print(f"{name:12s} {r['train_s']:8.2f} {r['encode_s']:9.2f} {r['tokens_per_byte']:12.4f}")
+    print(f"{'course/HF':12s} {c['train_s'] / h['train_s']:7.1f}x {c['encode_s'] / h['encode_s']:8.1f}x "
+          f"{c['tokens_per_byte'] / h['tokens_per_byte']:11.3f}x")
+    return out
+
+
+def bench_train(steps: int = 30, warmup: int = 5, rounds: int = 3) -> dict:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from helpers.gpt import GPT, GPTConfig
+    from helpers.pretrain import TrainConfig, make_optimizer
+
+    B, T = 12, 64
+    results: dict[str, list[float]] = {}
+    models = {}
+    for vocab in (2048, 84):
+        torch.manual_seed(0)
+        ours = GPT(GPTConfig(vocab_size=vocab, block_size=T, n_layer=4, n_head=4, n_embd=128))
+        hf = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=T, n_embd=128, n_layer=4, n_head=4,
+                                        activation_function="gelu_new", resid_pdrop=0, embd_pdrop=0, attn_pdrop=0))
+        hf.config._attn_implementation = "sdpa"
+        models[f"course GPT, vocab {vocab}"] = (ours, make_optimizer(ours, TrainConfig()), vocab, False)
+        models[f"HF GPT-2,   vocab {vocab}"] = (hf, make_optimizer(hf, TrainConfig()), vocab, True)
+
+    def one_step(model, opt, vocab, is_hf):
+        x = torch.randint(0, vocab, (B, T))
+        if is_hf:
+            loss = model(input_ids=x, labels=x).loss
+        else:
+            loss = model(x, x)[1]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    for _ in range(rounds):  # interleave the models, a block of steps each, several rounds
+        for name, (model, opt, vocab, is_hf) in models.items():
+            for _ in range(warmup):
+                one_step(model, opt, vocab, is_hf)
+            for _ in range(steps):
+                start = time.perf_counter()
+                one_step(model, opt, vocab, is_hf)
+                results.setdefault(name, []).append(time.perf_counter() - start)
+    print(f"training step benchmark: nanoGPT's CPU recipe (4 layers, 4 heads, 128 wide, context {T}, batch {B}), "
+          f"{torch.get_num_threads()} threads, median of {rounds * steps} steps")
+    out = {}
+    for name, times in results.items():
+        ms = statistics.median(times) * 1000
+        out[name] = {"ms_per_step": ms, "tokens_per_s": B * T / (ms / 1000)}
+        print(f"{name:24s} {ms:7.1f} ms/step {B * T / (ms / 1000):9,.0f} tokens/s")
+    for vocab in (2048, 84):
+        ratio = out[f"HF GPT-2,   vocab {vocab}"]["ms_per_step"] / out[f"course GPT, vocab {vocab}"]["ms_per_step"]
+        print(f"vocab {vocab}: the course GPT is {ratio:.2f}x the speed of HF GPT-2")
+    print("reference (shared/FACTS.md): nanoGPT's own model, character-level (vocab 84), about 62-78 ms/step, 11k tokens/s")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", nargs="?", default="all", choices=["tokenizer", "train", "all"])
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.what in ("tokenizer", "all"):
+        bench_tokenizer()
+    if args.what in ("train", "all"):
+        bench_train()
+
+
+if __name__ == "__main__":
+    main()

@@ -32,6 +32,7 @@ COLAB_PACKAGES = [
     ("safetensors", "safetensors"),
     ("tqdm", "tqdm"),
     ("regex", "regex"),
+    ("tokenizers", "tokenizers"),  # notebook 09's reference; Colab has it (it comes with transformers)
 ]
 # Project dependencies the bootstrap cell deliberately leaves to Colab.
 COLAB_PREINSTALLED = {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab"}

@@ -180,8 +180,12 @@ class BPETokenizer:
             raise TokenizerError(f"encode expects a str, got {type(text).__name__}")
         chunks = self._regex.findall(text) if self._regex else [text]
         out: list[int] = []
-        for chunk in chunks:
-            out.extend(self._encode_chunk(chunk))
+        try:
+            for chunk in chunks:
+                out.extend(self._encode_chunk(chunk))
+        except UnicodeEncodeError as e:
+            raise TokenizerError(f"text is not valid Unicode at position {e.start}: a lone surrogate "
+                                 f"{text[e.start]!r} has no UTF-8 bytes") from None
         return out
 
     def encode(self, text: str, allow_special: bool = True) -> list[int]:

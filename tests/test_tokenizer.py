@@ -84,6 +84,8 @@ def test_bad_input_and_bad_files_give_clear_errors(corpus_tok, tmp_path):
         BPETokenizer.train("abc", 200)
     with pytest.raises(TokenizerError, match="expects a str"):
         corpus_tok.encode(b"bytes")
+    with pytest.raises(TokenizerError, match="lone surrogate"):
+        corpus_tok.encode("a\ud800b")
     with pytest.raises(TokenizerError, match="outside the vocabulary"):
         corpus_tok.decode([corpus_tok.vocab_size + 5])
     with pytest.raises(TokenizerError, match="does not exist"):

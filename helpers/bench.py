@@ -70,7 +70,10 @@ def bench_tokenizer(vocab_size: int = 2048, repeats: int = 3) -> dict:
 
 
 def bench_train(steps: int = 30, warmup: int = 5, rounds: int = 3) -> dict:
+    import transformers
     from transformers import GPT2Config, GPT2LMHeadModel
+
+    transformers.logging.set_verbosity_error()  # its config chatter is not a benchmark figure
 
     from helpers.gpt import GPT, GPTConfig
     from helpers.pretrain import TrainConfig, make_optimizer
@@ -82,7 +85,8 @@ def bench_train(steps: int = 30, warmup: int = 5, rounds: int = 3) -> dict:
         torch.manual_seed(0)
         ours = GPT(GPTConfig(vocab_size=vocab, block_size=T, n_layer=4, n_head=4, n_embd=128))
         hf = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=T, n_embd=128, n_layer=4, n_head=4,
-                                        activation_function="gelu_new", resid_pdrop=0, embd_pdrop=0, attn_pdrop=0))
+                                        activation_function="gelu_new", resid_pdrop=0, embd_pdrop=0, attn_pdrop=0,
+                                        bos_token_id=vocab - 1, eos_token_id=vocab - 1))
         hf.config._attn_implementation = "sdpa"
         models[f"course GPT, vocab {vocab}"] = (ours, make_optimizer(ours, TrainConfig()), vocab, False)
         models[f"HF GPT-2,   vocab {vocab}"] = (hf, make_optimizer(hf, TrainConfig()), vocab, True)

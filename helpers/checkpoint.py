@@ -16,8 +16,8 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save
 
 from helpers.gpt import GPT, GPTConfig
 
@@ -40,12 +40,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def _atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    data = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=metadata)
+    atomic_write_bytes(path, data)
 
 
 def _model_tensors(model: GPT) -> dict[str, torch.Tensor]:
@@ -74,10 +70,8 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}")
     try:
-        tensors = load_file(str(path))
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
             metadata = f.metadata() or {}
         state = json.loads(metadata[STATE_KEY])
     except (SafetensorError, OSError, ValueError, KeyError, json.JSONDecodeError) as e:

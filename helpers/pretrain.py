@@ -29,6 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from helpers.checkpoint import CheckpointError, load_training_checkpoint, save_model, save_training_checkpoint
+from helpers.course import available_cores, pick_device
 from helpers.data import data_dir, load_texts
 from helpers.gpt import GPT, GPTConfig
 from helpers.tokenizer import BPETokenizer
@@ -74,9 +75,8 @@ def token_stream(tok: BPETokenizer, split: str, limit_chars: int = 0) -> tuple[t
     """All works of a split (modern edition) as one stream of ids, each work preceded by
     ``<|endoftext|>``. Returns (ids as int64 (N,), number of characters encoded)."""
     texts = list(load_texts("modern", split).values())
-    if limit_chars:
-        joined, texts = "\n".join(texts)[:limit_chars], []
-        texts = [joined]
+    if limit_chars:  # a prefix of the split, as one document
+        texts = ["\n".join(texts)[:limit_chars]]
     ids: list[int] = []
     for text in texts:
         ids.append(tok.eot_id)
@@ -158,8 +158,6 @@ def _distributed() -> tuple[int, int]:
 
 def train(cfg: TrainConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
     """Run (or resume) a pretraining run into ``out``; return a summary dict."""
-    from helpers.course import pick_device
-
     rank, world = _distributed()
     if cfg.batch_size % world:
         raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the number of processes ({world})")
@@ -295,7 +293,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
 
 def main(argv: list[str] | None = None) -> None:
     cfg, args = parse_args(argv)
-    torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    torch.set_num_threads(args.threads or available_cores())
     try:
         summary = train(cfg, args.out, resume=args.resume, progress=not args.no_progress)
     except (CheckpointError, ValueError) as e:

@@ -39,8 +39,8 @@ def test_shipped_model_matches_its_recorded_validation_loss_and_the_target(shipp
     assert per_token == pytest.approx(card["summary"]["val_loss_per_token"], abs=1e-3)
     assert per_char == pytest.approx(card["summary"]["val_loss_per_char"], abs=1e-3)
     # nanoGPT's CPU recipe on a 2,048-token BPE reaches about 1.61 nats per character on these plays
-    # (shared/FACTS.md); the shipped model must beat it clearly. The target is 1.45.
-    assert per_char <= 1.50, f"shipped model: {per_char:.3f} nats per character"
+    # (shared/FACTS.md); the shipped model must beat it clearly; the target is 1.45.
+    assert per_char <= 1.45, f"shipped model: {per_char:.3f} nats per character"
 
 
 def test_shipped_model_folder_documents_how_it_was_made(shipped):

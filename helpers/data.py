@@ -88,10 +88,6 @@ def validation_works() -> list[str]:
     return list(manifest()["split"]["validation_works"])
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def read_text(work: str, edition: str = "modern", verify: bool = True) -> str:
     """The text of one work (e.g. ``"hamlet"``) in one edition, checked against its sha256."""
     _check_choice("edition", edition, EDITIONS)

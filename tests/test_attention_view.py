@@ -1,0 +1,161 @@
+"""Attention views (notebooks 04-05): pure drawing functions, the explorer's widget wiring, bertviz offline."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+from helpers.attention_view import (  # noqa: E402
+    AttentionExplorer,
+    apply_temperature,
+    bertviz_view,
+    draw_attention,
+    draw_model_view,
+    entropy,
+    figure_png,
+    gpt_attention,
+    head_statistics,
+)
+from helpers.checkpoint import load_model  # noqa: E402
+from helpers.data import data_dir  # noqa: E402
+from helpers.tokenizer import BPETokenizer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT = "To be, or not to be, that is the question"
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    return load_model(data_dir() / "gpt"), BPETokenizer.load(data_dir() / "tokenizer.json")
+
+
+def test_gpt_attention_is_causal_and_each_row_sums_to_one(gpt):
+    model, tok = gpt
+    tokens, w = gpt_attention(model, tok, TEXT, max_tokens=8)
+    cfg = model.config
+    assert len(tokens) == 8 and w.shape == (cfg.n_layer, cfg.n_head, 8, 8)
+    assert "".join(tokens).replace("␣", " ") == tok.decode(tok.encode(TEXT)[:8])
+    torch.testing.assert_close(w.sum(-1), torch.ones(cfg.n_layer, cfg.n_head, 8))
+    assert (w.triu(1) == 0).all()
+    with pytest.raises(ValueError, match="empty text"):
+        gpt_attention(model, tok, "  \n")
+
+
+def test_temperature_is_softmax_of_scores_over_t():
+    torch.manual_seed(0)
+    scores = torch.randn(5, 5).masked_fill(~torch.ones(5, 5, dtype=torch.bool).tril(), float("-inf"))
+    w = scores.softmax(-1)
+    for t in (0.25, 1.0, 3.0):
+        torch.testing.assert_close(apply_temperature(w, t), (scores / t).softmax(-1))
+    assert (apply_temperature(w, 0.5).triu(1) == 0).all()
+    assert entropy(apply_temperature(w, 4.0))[1:].mean() > entropy(w)[1:].mean() > entropy(apply_temperature(w, 0.25))[1:].mean()
+    with pytest.raises(ValueError, match="temperature"):
+        apply_temperature(w, 0)
+
+
+def test_draw_attention_changes_with_the_head_and_labels_follow_the_tokens(gpt):
+    model, tok = gpt
+    tokens, w = gpt_attention(model, tok, TEXT, max_tokens=10)
+    fig_a = draw_attention(tokens, w[0, 0], query=9)
+    fig_b = draw_attention(tokens, w[0, 1], query=9)
+    assert figure_png(fig_a) != figure_png(fig_b)
+    heat, bars = fig_a.axes
+    assert [t.get_text() for t in heat.get_xticklabels()] == tokens
+    assert bars.get_title() == f"query 9: {tokens[9]!r}"
+    with pytest.raises(ValueError, match=r"\(10, 10\)"):
+        draw_attention(tokens, w[0, 0, :5, :5])
+    with pytest.raises(ValueError, match="query"):
+        draw_attention(tokens, w[0, 0], query=10)
+    grid = draw_model_view(tokens, w, query=9)
+    assert len(grid.axes) == model.config.n_layer * model.config.n_head
+    matplotlib.pyplot.close("all")
+
+
+def test_explorer_redraws_when_a_control_moves(gpt, capsys):
+    model, tok = gpt
+    ex = AttentionExplorer(model, tok, TEXT)
+    _, weights = gpt_attention(model, tok, TEXT, max_tokens=20)
+    first = ex.last
+    assert first["layer"] == 0 and first["query"] == len(first["tokens"]) - 1
+    ex.controls["layer"].value = 4
+    ex.controls["head"].value = 2
+    assert (ex.last["layer"], ex.last["head"]) == (4, 2)
+    torch.testing.assert_close(ex.last["weights"], weights[4, 2])
+    ex.controls["temperature"].value = 4.0
+    torch.testing.assert_close(ex.last["weights"], apply_temperature(weights[4, 2], 4.0))
+    ex.controls["query"].value = 3
+    assert ex.last["query_token"] == ex.last["tokens"][3]
+    ex.controls["text"].value = "Friends, Romans, countrymen"
+    assert ex.last["tokens"] == gpt_attention(model, tok, "Friends, Romans, countrymen")[0]
+    assert ex.controls["query"].max == len(ex.last["tokens"]) - 1
+    ex.controls["text"].value = ""
+    assert ex.last is None and "empty text" in capsys.readouterr().out
+    matplotlib.pyplot.close("all")
+
+
+WIDGETS_7 = ROOT / "build" / "ipywidgets-7.7"
+
+
+@pytest.mark.skipif(not WIDGETS_7.exists(), reason="ipywidgets 7.7 not in build/ (`make install` puts it there)")
+def test_explorer_wiring_with_ipywidgets_7_7():
+    """Colab runs ipywidgets 7.7.1: the same wiring must work there."""
+    script = (
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "import ipywidgets, torch\n"
+        "assert ipywidgets.__version__.startswith('7.7'), ipywidgets.__version__\n"
+        "from helpers.attention_view import AttentionExplorer\n"
+        "from helpers.checkpoint import load_model\n"
+        "from helpers.data import data_dir\n"
+        "from helpers.tokenizer import BPETokenizer\n"
+        "ex = AttentionExplorer(load_model(data_dir() / 'gpt'), BPETokenizer.load(data_dir() / 'tokenizer.json'), 'To be, or not')\n"
+        "before = ex.last['weights'].clone()\n"
+        "ex.controls['head'].value = 3\n"
+        "assert ex.last['head'] == 3 and not torch.equal(before, ex.last['weights'])\n"
+        "ex.controls['text'].value = 'Friends, Romans'\n"
+        "assert ex.controls['query'].max == len(ex.last['tokens']) - 1\n"
+        "print('ok', ipywidgets.__version__)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WIDGETS_7), str(ROOT)]), "COURSE_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "ok 7.7" in out.stdout
+
+
+def test_head_statistics_on_known_patterns():
+    T = 6
+    previous = torch.zeros(T, T)
+    previous[0, 0] = 1
+    previous[torch.arange(1, T), torch.arange(T - 1)] = 1  # every query looks one back
+    uniform = torch.ones(T, T).tril()
+    uniform = uniform / uniform.sum(-1, keepdim=True)
+    stats = head_statistics(torch.stack([previous, uniform])[None])  # (L=1, H=2, T, T)
+    assert stats["previous"][0].tolist() == pytest.approx([1.0, sum(1 / (q + 1) for q in range(1, T)) / (T - 1)])
+    assert stats["distance"][0, 0] == pytest.approx(1.0)
+    assert stats["entropy"][0, 0] == pytest.approx(0.0, abs=1e-6)
+    expected = sum(torch.log(torch.tensor(q + 1.0)) for q in range(1, T)) / (T - 1)
+    assert stats["entropy"][0, 1] == pytest.approx(float(expected), rel=1e-5)
+    with pytest.raises(ValueError, match="weights must be"):
+        head_statistics(torch.ones(3, 3))
+
+
+def test_bertviz_view_returns_html_with_the_tokens_and_its_cdn_scripts(gpt):
+    model, tok = gpt
+    tokens, w = gpt_attention(model, tok, TEXT, max_tokens=6)
+    for kind in ("head", "model"):
+        html = bertviz_view(w, tokens, kind=kind).data
+        assert "require" in html and "cdnjs" in html  # the JavaScript it needs comes from a CDN
+        assert all(json.dumps(t) in html for t in tokens)  # the tokens travel as JSON
+    with pytest.raises(ValueError, match="kind"):
+        bertviz_view(w, tokens, kind="neuron")
+
+
+def test_bertviz_view_without_bertviz_prints_how_to_get_it(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "bertviz", None)  # import bertviz now raises ImportError
+    assert bertviz_view(torch.ones(1, 1, 2, 2) / 2, ["a", "b"]) is None
+    assert "pip install bertviz" in capsys.readouterr().out

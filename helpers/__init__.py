@@ -10,6 +10,7 @@ version from here. One module per idea:
 - ``helpers.words``: word-level splitting and a word vocabulary, for the pre-Transformer notebooks 01-03.
 - ``helpers.attention``: scaled dot-product attention, masks and multi-head attention (notebooks 04-05).
 - ``helpers.attention_view``: the course GPT's attention as heatmaps, an interactive explorer, head statistics, bertviz.
+- ``helpers.pretrained``: a real pretrained encoder offline (MiniLM, optional extra) and its attention.
 - ``helpers.tokenizer``: byte-level BPE (train, encode, decode, save, load); the course tokenizer.
 - ``helpers.gpt``: the course GPT (GPT-2 architecture) and its Hugging Face conversion.
 - ``helpers.pretrain``: the pretraining loop, runnable as ``python -m helpers.pretrain``.

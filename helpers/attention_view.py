@@ -8,6 +8,7 @@ them directly; ``AttentionExplorer`` wires them to ipywidgets controls (works wi
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib.pyplot as plt
 import torch
@@ -229,3 +230,64 @@ def bertviz_view(attention, tokens: list[str], kind: str = "head"):
         attention = [layer[None] for layer in attention]  # bertviz wants one (1, H, T, T) tensor per layer
     view = head_view if kind == "head" else model_view
     return view([a.float().cpu() for a in attention], list(tokens), html_action="return")  # an IPython HTML
+
+
+SPEAKER_LINE = re.compile(r"(?<=\n\n)([A-Z][\w']*\.?(?: [A-Z][\w']*\.?)*)\n")
+
+
+def role_targets(pieces: list[str]) -> dict[str, torch.Tensor]:
+    """For a list of token strings (a play excerpt), which keys each query would attend to under three
+    hypotheses, as (T, T) boolean matrices (row = query):
+
+    - ``previous``: the token just before the query;
+    - ``line start``: the most recent token holding a line break (the one that starts the query's line);
+    - ``speaker``: the tokens of the most recent speaker name (the plays write ``\\n\\nHor.\\n`` before a speech).
+
+    A row with no True entry (no such key yet) is left out of the scores.
+    """
+    T = len(pieces)
+    starts = [0]
+    for p in pieces[:-1]:
+        starts.append(starts[-1] + len(p))
+    text = "".join(pieces)
+    is_speaker = [False] * T
+    for match in SPEAKER_LINE.finditer(text):
+        a, b = match.span(1)
+        for i, s in enumerate(starts):
+            if a <= s < b:
+                is_speaker[i] = True
+    targets = {name: torch.zeros(T, T, dtype=torch.bool) for name in ("previous", "line start", "speaker")}
+    last_break, speaker, building = None, [], []
+    for q in range(T):
+        if q > 0:
+            targets["previous"][q, q - 1] = True
+        if last_break is not None:
+            targets["line start"][q, last_break] = True
+        if speaker and not is_speaker[q]:
+            targets["speaker"][q, speaker] = True
+        if is_speaker[q]:
+            building.append(q)
+        elif building:
+            speaker, building = building, []
+        if "\n" in pieces[q]:
+            last_break = q
+    return targets
+
+
+def role_scores(weights: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Mean attention weight that each head puts on the target keys, and what uniform causal attention would put.
+
+    weights: (N, L, H, T, T) over N excerpts; targets: (N, T, T) boolean from ``role_targets``. Only queries with
+    at least one target count. Returns ((L, H) scores, the uniform baseline).
+    """
+    if weights.ndim != 5 or targets.shape != (weights.shape[0], *weights.shape[-2:]):
+        raise ValueError(f"weights (N, L, H, T, T) and targets (N, T, T) do not match: "
+                         f"{tuple(weights.shape)} and {tuple(targets.shape)}")
+    has = targets.any(-1)  # (N, T): queries that have a target
+    if not has.any():
+        raise ValueError("no query has a target key in these excerpts")
+    on_target = (weights * targets[:, None, None]).sum(-1)  # (N, L, H, T)
+    scores = (on_target * has[:, None, None]).sum(dim=(0, 3)) / has.sum()
+    visible = torch.arange(1, weights.shape[-1] + 1)  # query i sees i + 1 keys
+    baseline = ((targets.sum(-1) / visible) * has).sum() / has.sum()
+    return scores, float(baseline)

@@ -22,6 +22,8 @@ from helpers.attention_view import (  # noqa: E402
     figure_png,
     gpt_attention,
     head_statistics,
+    role_scores,
+    role_targets,
 )
 from helpers.checkpoint import load_model  # noqa: E402
 from helpers.data import data_dir  # noqa: E402
@@ -159,3 +161,28 @@ def test_bertviz_view_without_bertviz_prints_how_to_get_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "bertviz", None)  # import bertviz now raises ImportError
     assert bertviz_view(torch.ones(1, 1, 2, 2) / 2, ["a", "b"]) is None
     assert "pip install bertviz" in capsys.readouterr().out
+
+
+def test_role_targets_find_previous_token_line_start_and_speaker():
+    pieces = ["\n", "\n", "Hor", ".", "\n", "Stay", "!", " speak", "\n", "I", "\n", "\n", "Mar", ".", "\n", "Gone"]
+    t = role_targets(pieces)
+    assert t["previous"][5].nonzero().flatten().tolist() == [4]
+    assert t["line start"][7].nonzero().flatten().tolist() == [4]  # " speak" is on the line after token 4
+    assert t["line start"][9].nonzero().flatten().tolist() == [8]
+    assert t["speaker"][7].nonzero().flatten().tolist() == [2, 3]  # "Hor."
+    assert t["speaker"][15].nonzero().flatten().tolist() == [12, 13]  # the next speech: "Mar."
+    assert not t["speaker"][2].any() and not t["line start"][0].any()
+
+
+def test_role_scores_against_a_head_that_does_exactly_that():
+    pieces = ["\n", "\n", "Hor", ".", "\n", "Stay", "!", " speak", "\n", "I"]
+    t = role_targets(pieces)["previous"]
+    T = len(pieces)
+    exact = t.float()
+    exact[0, 0] = 1.0
+    uniform = torch.ones(T, T).tril() / torch.arange(1, T + 1)[:, None]
+    scores, baseline = role_scores(torch.stack([exact, uniform])[None, None], t[None])
+    assert scores[0, 0] == pytest.approx(1.0)
+    assert scores[0, 1] == pytest.approx(baseline) == pytest.approx(sum(1 / (q + 1) for q in range(1, T)) / (T - 1))
+    with pytest.raises(ValueError, match="do not match"):
+        role_scores(torch.ones(1, 1, 1, T, T), t)

@@ -17,7 +17,7 @@ LAB_ARGS ?=
 # JupyterLab refuses to start as root (containers, CI) unless told.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install lab test lint unit nbtest notebooks sync-notebooks data tokenizer model bench clean
+.PHONY: help install lab test lint unit nbtest e2e browser-deps notebooks sync-notebooks data tokenizer model bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,18 +40,32 @@ build/ipywidgets-7.7/ipywidgets/__init__.py:
 lab: install  ## open the course in JupyterLab
 	$(PYTHON) -m jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: install lint unit nbtest  ## install, lint, unit tests, then every notebook in fast mode
+test: install lint unit nbtest e2e  ## install, lint, unit tests, every notebook in fast mode, then the browser tests
 
 lint:  ## ruff over the Python code
 	$(PYTHON) -m ruff check helpers tests data
 
 unit:  ## unit tests, reference checks, notebook policy
-	@$(PYTHON) -m pytest tests; rc=$$?; \
+	@$(PYTHON) -m pytest -m "not e2e" tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests in tests/: treat as a failure"; exit 1; fi; exit $$rc
 
 nbtest:  ## execute every notebook headless in fast mode (nbval)
 	@COURSE_FAST=1 $(PYTHON) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "nbval collected no notebook cells: treat as a failure"; exit 1; fi; exit $$rc
+
+e2e: browser-deps  ## real-browser tests: JupyterLab + Chromium run notebooks 00, 04, 05 and move their widgets
+	$(PYTHON) -m pytest -m e2e -p no:cacheprovider tests/e2e
+
+# Debian's Chromium (Playwright's own browser download does not work here) with a Japanese font, installed with
+# apt when run as root; bertviz's scripts (require.js, d3, jQuery) packed from the npm registry into artifacts/cdn,
+# which the browser tests serve in place of the CDN. Nothing here is committed.
+browser-deps:  ## install what the browser tests need (Chromium via apt as root; npm copies of bertviz's scripts)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; \
+	  else echo "browser tests need Chromium: sudo apt-get install chromium (without it they are skipped)"; fi; }
+	@mkdir -p artifacts/cdn && cd artifacts/cdn && for p in requirejs-2.3.6 d3-5.7.0 jquery-2.1.0; do \
+	  test -f $$p.tgz || npm pack --silent $${p%-*}@$${p##*-} >/dev/null || echo "could not fetch $$p from npm"; done
 
 notebooks: install  ## re-run every notebook in full mode and save its outputs
 	$(PYTHON) -m helpers.nbtools run $(NOTEBOOKS)

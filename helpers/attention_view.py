@@ -8,6 +8,7 @@ them directly; ``AttentionExplorer`` wires them to ipywidgets controls (works wi
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import matplotlib.pyplot as plt
@@ -212,12 +213,18 @@ def head_statistics(weights: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 
-def bertviz_view(attention, tokens: list[str], kind: str = "head"):
-    """bertviz's ``head_view`` or ``model_view`` as an HTML object to display, or None (with a printed hint)
-    when bertviz is missing. ``attention``: (L, H, T, T) weights or a list of (1, H, T, T) per layer.
+BERTVIZ_OFFLINE = ("bertviz could not load its JavaScript from cdnjs.cloudflare.com (no internet here?). "
+                   "The course's own matplotlib view of the same attention works offline.")
 
-    bertviz draws with JavaScript loaded from a CDN (require.js, d3, jQuery): offline it shows an empty box,
-    which is why every notebook that uses it also draws the course's own view.
+
+def bertviz_view(attention, tokens: list[str], kind: str = "head", wait_s: float = 15.0):
+    """bertviz's ``head_view`` or ``model_view`` as one IPython HTML object to display, or None (with a printed
+    hint) when bertviz is missing. ``attention``: (L, H, T, T) weights or a list of (1, H, T, T) per layer.
+
+    bertviz draws with JavaScript that the browser loads from a CDN (require.js, then d3 and jQuery). Its own
+    output runs its drawing code at once, before require.js has arrived, which in JupyterLab often leaves an
+    empty box. Here the drawing code waits for require.js (up to ``wait_s`` seconds) and, if it never comes
+    (offline), writes a one-line message into the box instead of leaving it blank.
     """
     if kind not in ("head", "model"):
         raise ValueError(f"kind must be 'head' or 'model', got {kind!r}")
@@ -226,10 +233,36 @@ def bertviz_view(attention, tokens: list[str], kind: str = "head"):
     except ImportError:
         print(BERTVIZ_HINT)
         return None
+    from IPython.display import HTML
+
     if isinstance(attention, torch.Tensor):
         attention = [layer[None] for layer in attention]  # bertviz wants one (1, H, T, T) tensor per layer
     view = head_view if kind == "head" else model_view
-    return view([a.float().cpu() for a in attention], list(tokens), html_action="return")  # an IPython HTML
+    html = view([a.float().cpu() for a in attention], list(tokens), html_action="return").data
+    before, marker, script = html.rpartition('<script type="text/javascript">')
+    root = re.search(r'id="(bertviz-[0-9a-f]+)"', before)
+    if not marker or root is None:  # a bertviz we do not know: hand over its HTML unchanged
+        return HTML(html)
+    code, _, after = script.rpartition("</script>")
+    message = json.dumps(BERTVIZ_OFFLINE)
+    waiting = f"""(function () {{
+  var waited = 0;
+  function draw() {{
+    if (typeof window.requirejs === "undefined") {{
+      waited += 100;
+      if (waited > {int(wait_s * 1000)}) {{
+        var box = document.getElementById("{root.group(1)}");
+        if (box) {{ box.innerHTML = "<p class='bertviz-offline'>" + {message} + "</p>"; }}
+        return;
+      }}
+      setTimeout(draw, 100);
+      return;
+    }}
+{code}
+  }}
+  draw();
+}})();"""
+    return HTML(f"{before}{marker}\n{waiting}\n</script>{after}")
 
 
 SPEAKER_LINE = re.compile(r"(?<=\n\n)([A-Z][\w']*\.?(?: [A-Z][\w']*\.?)*)\n")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,6 +154,10 @@ def test_bertviz_view_returns_html_with_the_tokens_and_its_cdn_scripts(gpt):
         html = bertviz_view(w, tokens, kind=kind).data
         assert "require" in html and "cdnjs" in html  # the JavaScript it needs comes from a CDN
         assert all(json.dumps(t) in html for t in tokens)  # the tokens travel as JSON
+        # the drawing code waits for require.js and, if it never arrives, says so in its own box
+        root = re.search(r'id="(bertviz-[0-9a-f]+)"', html).group(1)
+        assert "typeof window.requirejs" in html and f'getElementById("{root}")' in html
+        assert "could not load its JavaScript" in html and html.count("<script") == 2
     with pytest.raises(ValueError, match="kind"):
         bertviz_view(w, tokens, kind="neuron")
 

@@ -1,0 +1,171 @@
+"""Real-browser tests: JupyterLab + headless Chromium use the notebooks as a learner does.
+
+nbval only runs the kernel side; these tests click in the page: run all cells, move widget controls and check
+that the figure really changes, and that bertviz draws (CDN answered from local npm copies) or, offline, that
+the notebook still shows the course's own views and no error. Screenshots go to artifacts/e2e/.
+Run alone with `make e2e`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.e2e
+
+CDN = "**/cdnjs.cloudflare.com/**"
+
+
+def open_notebook(page, lab: str, name: str) -> None:
+    """Open a notebook and wait until it is rendered and its kernel is idle."""
+    page.goto(f"{lab}/lab/tree/{name}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-MarkdownCell h1", timeout=120_000)
+    page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
+    news = page.locator(".jp-Notification-Toast", has_text="Jupyter news").get_by_role("button", name="No")
+    if news.count():
+        news.first.click()  # the "official Jupyter news?" toast would cover the lower right corner
+
+
+def run_all(page, timeout_s: int = 240) -> None:
+    """Run > Run All Cells, then wait until every code cell has an execution count."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    wait_until_done(page, timeout_s)
+
+
+def prompts(page) -> list[str]:
+    return page.eval_on_selector_all(".jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent.trim())")
+
+
+def wait_until_done(page, timeout_s: int) -> None:
+    """Every code cell numbered: done. No cell running or queued ([*]) for 10 s while some are unrun: run-all
+    stopped at an error."""
+    deadline, idle_since = time.time() + timeout_s, None
+    while time.time() < deadline:
+        found = [p for p in prompts(page) if p]
+        if found and all(re.fullmatch(r"\[\d+\]:", p) for p in found):
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            return
+        idle = "[*]:" not in found
+        idle_since = (idle_since or time.time()) if idle else None
+        if idle_since and time.time() - idle_since > 10:
+            raise AssertionError(f"run-all stopped: prompts {found}; errors: {error_outputs(page)}")
+        time.sleep(1)
+    raise AssertionError(f"cells still running or not run after {timeout_s} s: {prompts(page)}")
+
+
+def error_outputs(page) -> list[str]:
+    """Text of every output that shows a Python traceback (cell errors and widget-callback errors alike)."""
+    texts = page.eval_on_selector_all(".jp-OutputArea-output", "els => els.map(e => e.innerText)")
+    return [t[:500] for t in texts if "Traceback" in t or "Error:" in t.split("\n")[0]]
+
+
+def cell_with(page, source_text: str):
+    """The notebook cell whose source contains ``source_text``."""
+    cell = page.locator(".jp-Notebook .jp-CodeCell", has=page.locator(".jp-InputArea", has_text=source_text))
+    assert cell.count() == 1, f"{cell.count()} cells contain {source_text!r}"
+    return cell
+
+
+def image_src(cell) -> str:
+    img = cell.locator(".jp-OutputArea img").first
+    img.wait_for()
+    return img.get_attribute("src")
+
+
+def wait_for_new_image(cell, before: str, timeout_s: int = 30) -> str:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        imgs = cell.locator(".jp-OutputArea img")
+        if imgs.count() and (src := imgs.first.get_attribute("src")) and src != before:
+            return src
+        time.sleep(0.25)
+    raise AssertionError("the figure did not change after the control moved")
+
+
+def slider(cell, label: str):
+    return cell.locator(".widget-slider", has=cell.page.locator(".widget-label", has_text=re.compile(f"^{label}$")))
+
+
+def test_notebook_00_renders_and_runs(page, lab):
+    open_notebook(page, lab, "00_setup.ipynb")
+    assert page.locator(".jp-MarkdownCell h1", has_text="Setup and course map").count() == 1
+    run_all(page, timeout_s=120)
+    assert error_outputs(page) == []
+    assert page.locator(".jp-OutputArea-output", has_text="course setup: fast mode").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "00_setup.png"))
+
+
+def test_notebook_04_heatmap_follows_its_controls(page, lab):
+    open_notebook(page, lab, "04_scaled_dot_product_attention.ipynb")
+    run_all(page)
+    assert error_outputs(page) == []
+    cell = cell_with(page, "explorer = AttentionExplorer(")
+    cell.scroll_into_view_if_needed()
+    before = image_src(cell)
+    cell.screenshot(path=str(ARTIFACTS / "04_heatmap_before.png"))
+
+    layer = slider(cell, "layer")
+    start = int(layer.locator(".widget-readout").inner_text())  # the notebook itself set it after drawing
+    layer.locator(".noUi-handle").focus()
+    cell.page.keyboard.press("ArrowRight")
+    after_layer = wait_for_new_image(cell, before)
+    assert layer.locator(".widget-readout").inner_text().strip() == str(start + 1)
+    cell.screenshot(path=str(ARTIFACTS / "04_heatmap_after_layer.png"))
+
+    temperature = slider(cell, "temperature")
+    temperature.locator(".noUi-handle").focus()
+    cell.page.keyboard.press("ArrowRight")
+    after_temperature = wait_for_new_image(cell, after_layer)
+    assert temperature.locator(".widget-readout").inner_text().strip() != "1.00"
+
+    query = slider(cell, "query")
+    old_max = query.locator(".noUi-handle").get_attribute("aria-valuemax")
+    box = cell.locator(".widget-text input")
+    box.fill("Hor.\nStay! speak, speak! I charge thee speak!")
+    box.press("Enter")
+    wait_for_new_image(cell, after_temperature)
+    new_max = query.locator(".noUi-handle").get_attribute("aria-valuemax")
+    assert new_max != old_max, "the query slider did not follow the new sentence's length"
+    assert error_outputs(page) == []
+    cell.screenshot(path=str(ARTIFACTS / "04_heatmap_after_sentence.png"))
+
+
+def test_notebook_05_bertviz_offline_and_with_the_cdn_answered_locally(page, lab, cdn_files):
+    """First offline (bertviz's scripts cannot load): the notebook must still run, show the course's own views
+    and no error. Then the CDN is answered from the npm copies and the bertviz cell re-run: its SVG must appear."""
+    requested = []
+    page.route(CDN, lambda route: (requested.append(route.request.url), route.abort()))
+    open_notebook(page, lab, "05_multi_head_attention.ipynb")
+    run_all(page, timeout_s=300)
+    assert error_outputs(page) == []
+    model_view = cell_with(page, "draw_model_view(short_tokens, short_att)")
+    assert model_view.locator(".jp-OutputArea img").count() == 1
+    head = cell_with(page, 'view = bertviz_view(short_att, short_tokens, kind="head")')
+    assert head.locator("svg line").count() == 0  # bertviz could not draw: its scripts never arrived
+    head.locator(".bertviz-offline").wait_for(timeout=30_000)  # and says so instead of an empty box
+    assert any("require" in url for url in requested), "bertviz did not even ask for its scripts"
+    model_view.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "05_offline_course_view.png"))
+
+    def serve(route):
+        path = route.request.url.split("/ajax/libs/", 1)[-1]
+        if path in cdn_files:
+            route.fulfill(status=200, body=cdn_files[path], content_type="application/javascript")
+        else:
+            route.abort()
+
+    page.unroute(CDN)
+    page.route(CDN, serve)
+    head.locator(".jp-InputArea").click()
+    page.keyboard.press("Shift+Enter")
+    lines = head.locator("svg line")
+    lines.first.wait_for(state="attached", timeout=60_000)
+    assert lines.count() > 10
+    assert error_outputs(page) == []
+    head.scroll_into_view_if_needed()
+    head.screenshot(path=str(ARTIFACTS / "05_bertviz_head_view.png"))

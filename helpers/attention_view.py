@@ -152,7 +152,7 @@ class AttentionExplorer:
             "head": widgets.IntSlider(value=0, min=0, max=cfg.n_head - 1, description="head"),
             "query": widgets.IntSlider(value=len(tokens) - 1, min=0, max=len(tokens) - 1, description="query"),
             "temperature": widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=3, step=0.25,
-                                                  description="temperature"),
+                                                  description="temperature", style={"description_width": "initial"}),
         }
         self.last: dict | None = None
         self.widget = widgets.interactive(self.show, **self.controls)
@@ -177,7 +177,7 @@ class AttentionExplorer:
             self.controls["query"].max = T - 1
         query = min(query, T - 1)
         w = apply_temperature(weights[layer, head], temperature)
-        fig = draw_attention(tokens, w, query, title=f"layer {layer}, head {head}, temperature {temperature:g}")
+        fig = draw_attention(tokens, w, query, title=f"layer {layer}, head {head}, temperature {temperature:.2f}")
         plt.show()
         plt.close(fig)
         top = int(w[query].argmax())

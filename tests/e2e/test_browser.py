@@ -77,14 +77,29 @@ def image_src(cell) -> str:
     return img.get_attribute("src")
 
 
+def plot_pixels(src: str):
+    """The figure's pixels without its title strip (a new title alone must not count as a changed figure)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("L"))
+    return image[int(0.08 * image.shape[0]):]
+
+
 def wait_for_new_image(cell, before: str, timeout_s: int = 30) -> str:
+    """Wait until the cell shows a figure whose drawing (not only its title) differs from ``before``."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         imgs = cell.locator(".jp-OutputArea img")
         if imgs.count() and (src := imgs.first.get_attribute("src")) and src != before:
-            return src
+            old, new = plot_pixels(before), plot_pixels(src)
+            if old.shape != new.shape or (old != new).any():
+                return src
         time.sleep(0.25)
-    raise AssertionError("the figure did not change after the control moved")
+    raise AssertionError(f"the figure did not change after the control moved; errors: {error_outputs(cell.page)}")
 
 
 def slider(cell, label: str):

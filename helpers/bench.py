@@ -1,4 +1,4 @@
-"""Benchmarks that print their figures: ``python -m helpers.bench [tokenizer|train|all]`` (or ``make bench``).
+"""Benchmarks that print their figures: ``python -m helpers.bench [tokenizer|train|pipeline|all]`` (or ``make bench``).
 
 - tokenizer: train a 2,048-token byte-level BPE on the whole modern-spelling corpus and encode it,
   with the course tokenizer and with Hugging Face ``tokenizers`` side by side: seconds, ratio,
@@ -6,6 +6,8 @@
 - train: training steps per second at nanoGPT's CPU recipe (4 layers, 4 heads, 128 wide,
   context 64, batch 12), the course GPT beside Hugging Face's GPT-2 with the same shape,
   interleaved in one run; median milliseconds per step and tokens per second.
+- pipeline: documents per second through each stage of notebook 08's data pipeline
+  (``helpers.bench_pipeline``), median of 3 runs over all 3,295 raw documents.
 
 The machines are shared and noisy: every figure is a median over repeats, and the two
 implementations run alternately, so their ratio is more trustworthy than either number.
@@ -126,7 +128,7 @@ def bench_train(steps: int = 30, warmup: int = 5, rounds: int = 3) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", nargs="?", default="all", choices=["tokenizer", "train", "all"])
+    parser.add_argument("what", nargs="?", default="all", choices=["tokenizer", "train", "pipeline", "all"])
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -135,6 +137,10 @@ def main(argv: list[str] | None = None) -> None:
         bench_tokenizer()
     if args.what in ("train", "all"):
         bench_train()
+    if args.what in ("pipeline", "all"):
+        from helpers.bench_pipeline import bench_pipeline
+
+        bench_pipeline()
 
 
 if __name__ == "__main__":

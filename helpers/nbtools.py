@@ -34,6 +34,7 @@ COLAB_PACKAGES = [
     ("regex", "regex"),
     ("tokenizers", "tokenizers"),  # notebook 09's reference; Colab has it (it comes with transformers)
     ("bertviz", "bertviz"),  # notebook 05's attention views; Colab has the internet its JavaScript needs
+    ("datasketch", "datasketch"),  # notebook 08's MinHash reference
 ]
 # Project dependencies the bootstrap cell deliberately leaves to Colab.
 COLAB_PREINSTALLED = {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab"}

@@ -103,7 +103,16 @@ def wait_for_new_image(cell, before: str, timeout_s: int = 30) -> str:
 
 
 def slider(cell, label: str):
-    return cell.locator(".widget-slider", has=cell.page.locator(".widget-label", has_text=re.compile(f"^{label}$")))
+    pattern = re.compile(f"^{re.escape(label)}$")
+    return cell.locator(".widget-slider", has=cell.page.locator(".widget-label", has_text=pattern))
+
+
+def nudge(slider_locator) -> None:
+    """One keyboard step: right, or left when the handle is already at its maximum."""
+    handle = slider_locator.locator(".noUi-handle")
+    at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    handle.focus()
+    slider_locator.page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
 
 
 def test_notebook_00_renders_and_runs(page, lab):
@@ -184,3 +193,21 @@ def test_notebook_05_bertviz_offline_and_with_the_cdn_answered_locally(page, lab
     assert error_outputs(page) == []
     head.scroll_into_view_if_needed()
     head.screenshot(path=str(ARTIFACTS / "05_bertviz_head_view.png"))
+
+
+def test_notebook_12_sampling_sliders_redraw_the_bar_chart(page, lab):
+    open_notebook(page, lab, "12_decoding.ipynb")
+    run_all(page, timeout_s=300)
+    assert error_outputs(page) == []
+    cell = cell_with(page, "SamplingExplorer(")
+    cell.scroll_into_view_if_needed()
+    shown = image_src(cell)
+    cell.screenshot(path=str(ARTIFACTS / "12_sampling_before.png"))
+    for label, name in [("temperature", "temperature"), ("top-k (0=off)", "top_k"), ("top-p (1=off)", "top_p")]:
+        control = slider(cell, label)
+        readout = control.locator(".widget-readout").inner_text()
+        nudge(control)
+        shown = wait_for_new_image(cell, shown)
+        assert control.locator(".widget-readout").inner_text() != readout, f"{label}: the readout did not follow"
+        cell.screenshot(path=str(ARTIFACTS / f"12_sampling_after_{name}.png"))
+    assert error_outputs(page) == []

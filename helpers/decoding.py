@@ -1,0 +1,513 @@
+"""Decoding: turning a language model's next-token probabilities into text (notebook 12).
+
+- ``greedy``: always take the most likely next token (greedy decoding, 貪欲法).
+- ``beam_search``: keep the ``width`` best partial sequences (beam search, ビームサーチ), with length
+  normalisation (score = log-probability / length**alpha) and finished beams kept aside, following the
+  semantics of Hugging Face's ``generate(num_beams=...)`` (see ``beam_search``).
+- ``sample`` / ``sample_batch``: draw the next token from the probabilities, reshaped by ``filter_logits``:
+  temperature (温度: the logits are divided by it), top-k (Fan et al. 2018: keep the k most likely tokens) and
+  top-p, the nucleus (Holtzman et al. 2020: keep the smallest set of most likely tokens whose probability
+  reaches p) (top-k / top-p サンプリング).
+- ``token_log_probs``: how likely the model finds a given continuation; ``repeated_ngram_rate`` and
+  ``distinct_n``: how repetitive or varied texts are.
+- ``draw_next_token_chart``, ``draw_beam_tree`` (pure drawing functions) and ``SamplingExplorer`` (ipywidgets
+  sliders for temperature, top-k and top-p; works with ipywidgets 7.7 and 8).
+
+The model is anything called as ``model(idx) -> (logits, loss)`` with ``idx`` (B, T) token ids and logits
+(B, T, vocab), and with a ``config.block_size`` (the course GPT). **Context window**: the model only ever
+sees the last ``block_size`` tokens. When prompt + generated text grows longer, the oldest tokens are dropped
+from the input (a sliding window); generation goes on for as long as asked. Prompts are lists (or 1-D
+tensors) of token ids and must hold at least one token: to start from nothing, start from the end-of-text
+token. ``max_new_tokens=0`` returns an empty continuation; a negative one is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import torch
+
+EARLY_STOPPING = (True, False, "never")
+
+
+# ----- input checks ------------------------------------------------------------------------------------------
+def _vocab_size(model) -> int:
+    return int(model.config.vocab_size)
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def check_prompt(prompt, vocab_size: int | None = None) -> list[int]:
+    """A prompt (list of ids or 1-D tensor) as a list of ints; raises ValueError if it is empty or out of range."""
+    if isinstance(prompt, str):
+        raise TypeError("the prompt must be token ids, not text: encode it first (tok.encode(text))")
+    if isinstance(prompt, torch.Tensor):
+        if prompt.dim() != 1:
+            raise ValueError(f"the prompt must be a 1-D sequence of token ids, got shape {tuple(prompt.shape)}")
+        prompt = prompt.tolist()
+    ids = [int(i) for i in prompt]
+    if not ids:
+        raise ValueError("the prompt is empty (the text encoded to no tokens): give at least one token; "
+                         "to start from nothing, start from the end-of-text token [tok.eot_id]")
+    if vocab_size is not None and (min(ids) < 0 or max(ids) >= vocab_size):
+        raise ValueError(f"prompt token ids must lie in [0, {vocab_size}), got {min(ids)}..{max(ids)}")
+    return ids
+
+
+def check_max_new_tokens(max_new_tokens) -> int:
+    """``max_new_tokens`` as an int >= 0 (0 means: return an empty continuation)."""
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int):
+        raise TypeError(f"max_new_tokens must be an int, got {type(max_new_tokens).__name__}")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    return max_new_tokens
+
+
+def _check_eot(eot_id, vocab_size: int) -> None:
+    if eot_id is not None and not 0 <= int(eot_id) < vocab_size:
+        raise ValueError(f"eot_id must be a token id in [0, {vocab_size}) or None, got {eot_id}")
+
+
+def check_sampling(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> None:
+    """Raise ValueError for a temperature <= 0, a top_k < 1 or a top_p outside (0, 1] (None turns a filter off)."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature) \
+            or temperature <= 0:
+        raise ValueError(f"temperature must be a number > 0, got {temperature!r} "
+                         "(for the most likely token every time, use greedy decoding)")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be an int >= 1 (or None for no top-k cut), got {top_k!r}")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1):
+        raise ValueError(f"top_p must lie in (0, 1] (or None for no top-p cut), got {top_p!r}")
+
+
+# ----- the model's next-token scores --------------------------------------------------------------------------
+def crop_context(idx: torch.Tensor, block_size: int) -> torch.Tensor:
+    """The last ``block_size`` tokens of each row of ``idx`` (B, T): what the model can see."""
+    return idx if idx.shape[1] <= block_size else idx[:, -block_size:]
+
+
+@torch.no_grad()
+def next_token_logits(model, idx: torch.Tensor) -> torch.Tensor:
+    """Logits (B, vocab) for the token after each row of ``idx`` (B, T), seeing at most ``block_size`` tokens."""
+    logits, _ = model(crop_context(idx, model.config.block_size))  # (B, T', vocab)
+    return logits[:, -1, :].float()
+
+
+# ----- temperature, top-k, top-p ------------------------------------------------------------------------------
+def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None) -> torch.Tensor:
+    """Apply, in this order, temperature (logits / temperature), top-k and top-p to ``logits`` (..., vocab).
+
+    Returns logits of the same shape with the cut-off tokens set to -inf, so ``softmax`` of the result is the
+    renormalised distribution to sample from. Same order and rules as Hugging Face's Temperature-, TopK- and
+    TopPLogitsWarper: top-k keeps every token whose logit is >= the k-th largest (ties at the border stay);
+    top-p keeps a token when the probability of the tokens strictly more likely than it is < p (the smallest
+    set of top tokens whose mass reaches p; the most likely token always stays). top_p=1 or None keeps all.
+    """
+    check_sampling(temperature, top_k, top_p)
+    if not torch.is_floating_point(logits) or logits.dim() < 1 or logits.shape[-1] == 0:
+        raise ValueError(f"logits must be a float tensor (..., vocab) with vocab >= 1, got {tuple(logits.shape)}")
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]  # (..., 1): the k-th largest logit
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        probs, order = logits.softmax(dim=-1).sort(dim=-1, descending=True)  # (..., vocab), most likely first
+        mass_before = probs.cumsum(dim=-1) - probs  # probability of the tokens ranked above each one
+        cut_sorted = mass_before >= top_p
+        cut = cut_sorted.scatter(-1, order, cut_sorted)  # back to vocabulary order
+        logits = logits.masked_fill(cut, float("-inf"))
+    return logits
+
+
+def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                            top_p: float | None = None) -> torch.Tensor:
+    """softmax(filter_logits(...)): the probabilities (..., vocab) that sampling draws from; cut tokens get 0."""
+    return filter_logits(logits, temperature, top_k, top_p).softmax(dim=-1)
+
+
+# ----- greedy decoding and sampling ---------------------------------------------------------------------------
+@torch.no_grad()
+def greedy(model, prompt, max_new_tokens: int, eot_id: int | None = None) -> list[int]:
+    """Greedy decoding: append the most likely next token, ``max_new_tokens`` times.
+
+    prompt: token ids (at least one). Returns the new tokens only. With ``eot_id``, stops after emitting it
+    (the end-of-text token is included, as Hugging Face's ``generate`` does).
+    """
+    ids = check_prompt(prompt, _vocab_size(model))
+    check_max_new_tokens(max_new_tokens)
+    _check_eot(eot_id, _vocab_size(model))
+    idx = torch.tensor([ids], device=_device(model))  # (1, T)
+    new: list[int] = []
+    for _ in range(max_new_tokens):
+        token = int(next_token_logits(model, idx)[0].argmax())
+        new.append(token)
+        if token == eot_id:
+            break
+        idx = torch.cat([idx, torch.tensor([[token]], device=idx.device)], dim=1)
+    return new
+
+
+@torch.no_grad()
+def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None, eot_id: int | None = None,
+                 generator: torch.Generator | None = None) -> list[list[int]]:
+    """Draw ``num_samples`` continuations of one prompt at once (a batch). Returns a list of token-id lists.
+
+    Each step draws the next token from ``next_token_distribution`` (temperature, top-k, top-p). Draws use
+    ``generator`` (a CPU ``torch.Generator``; None = torch's global one), on CPU probabilities, so a seed gives
+    the same text on any device. With ``eot_id``, each sample is cut after its first end-of-text token.
+    """
+    ids = check_prompt(prompt, _vocab_size(model))
+    check_max_new_tokens(max_new_tokens)
+    check_sampling(temperature, top_k, top_p)
+    _check_eot(eot_id, _vocab_size(model))
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
+    idx = torch.tensor([ids] * num_samples, device=_device(model))  # (N, T)
+    done = torch.zeros(num_samples, dtype=torch.bool)
+    for _ in range(max_new_tokens):
+        probs = next_token_distribution(next_token_logits(model, idx), temperature, top_k, top_p).cpu()  # (N, V)
+        token = torch.multinomial(probs, 1, generator=generator)  # (N, 1)
+        idx = torch.cat([idx, token.to(idx.device)], dim=1)
+        if eot_id is not None:
+            done |= token[:, 0] == eot_id
+            if done.all():
+                break
+    out = idx[:, len(ids):].tolist()
+    if eot_id is not None:
+        out = [row[: row.index(eot_id) + 1] if eot_id in row else row for row in out]
+    return out
+
+
+def sample(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+           top_p: float | None = None, eot_id: int | None = None,
+           generator: torch.Generator | None = None) -> list[int]:
+    """One sampled continuation (the new tokens); see ``sample_batch``."""
+    return sample_batch(model, prompt, max_new_tokens, 1, temperature, top_k, top_p, eot_id, generator)[0]
+
+
+# ----- beam search --------------------------------------------------------------------------------------------
+@dataclass
+class Hypothesis:
+    """A finished beam: its new tokens, their summed log-probability, and its score log_prob / length**alpha."""
+
+    tokens: list[int]
+    log_prob: float
+    score: float
+
+
+@dataclass
+class BeamResult:
+    """What ``beam_search`` found.
+
+    ``tokens`` / ``log_prob`` / ``score``: the best finished hypothesis; ``hypotheses``: all kept aside (best
+    first, at most ``width``); ``steps`` (with ``trace=True``): per step, the 2 x width best candidates as dicts
+    ``{"parent": index of the live beam it extends, "token", "log_prob" (summed), "status": "kept" (a live beam
+    for the next step), "finished" (kept aside) or "pruned"}``, in rank order.
+    """
+
+    tokens: list[int]
+    log_prob: float
+    score: float
+    hypotheses: list[Hypothesis]
+    steps: list[list[dict]] = field(default_factory=list)
+
+
+@torch.no_grad()
+def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1.0, eot_id: int | None = None,
+                early_stopping: bool | str = True, trace: bool = False) -> BeamResult:
+    """Beam search with ``width`` beams and length normalisation score = log_prob / length**alpha.
+
+    The rules (Hugging Face's ``generate(num_beams=width, length_penalty=alpha, early_stopping=...)`` with no
+    other processors, do_sample=False, follows the same ones, so both give the same tokens):
+
+    1. Start with one live beam: the prompt, log-probability 0.
+    2. Each step, extend every live beam by every token (summing log-probabilities) and rank the candidates;
+       look at the best 2 x width.
+    3. A candidate among the first ``width`` that ends with ``eot_id`` is finished: it is kept aside with
+       score = log_prob / length**alpha (length = new tokens, the end-of-text token included). The best
+       ``width`` candidates that do not end with ``eot_id`` are the live beams of the next step; the rest are
+       pruned. At step ``max_new_tokens`` the first ``width`` candidates all finish.
+    4. Only the ``width`` best finished hypotheses are kept aside.
+    5. Stop after ``max_new_tokens`` steps, or earlier: ``early_stopping=True`` stops as soon as ``width``
+       hypotheses are kept aside; ``False`` stops when that many are kept aside and the best live beam's
+       log_prob / (current length)**alpha is no better than the worst of them; ``"never"`` is the same, but for
+       alpha > 0 divides by max_new_tokens**alpha instead (an upper bound: then stopping never loses the best).
+
+    alpha = 0 ranks by summed log-probability (favours short endings); alpha = 1 by average log-probability per
+    token. Returns a ``BeamResult`` (the best finished hypothesis first). max_new_tokens=0 returns no tokens.
+    """
+    V = _vocab_size(model)
+    ids = check_prompt(prompt, V)
+    check_max_new_tokens(max_new_tokens)
+    _check_eot(eot_id, V)
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= V // 2:
+        raise ValueError(f"width must be an int in [1, {V // 2}] (half the vocabulary), got {width!r}")
+    if early_stopping not in EARLY_STOPPING:
+        raise ValueError(f"early_stopping must be True, False or 'never', got {early_stopping!r}")
+    if not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number, got {alpha}")
+    device = _device(model)
+    live = torch.tensor([ids], device=device)  # (n_live, T): every live beam has the same length
+    live_scores = torch.zeros(1, device=device)  # (n_live,) summed log-probabilities, best first
+    finished: list[Hypothesis] = []
+    steps: list[list[dict]] = []
+    for step in range(1, max_new_tokens + 1):
+        logp = next_token_logits(model, live).log_softmax(dim=-1)  # (n_live, V)
+        total = (live_scores[:, None] + logp).view(-1)  # (n_live * V,) every extension of every beam
+        top_scores, top_index = total.topk(min(2 * width, total.numel()))  # best 2 x width, best first
+        parents, tokens = (top_index // V).tolist(), (top_index % V).tolist()
+        last = step == max_new_tokens
+        keep_parent, keep_token, keep_score, records = [], [], [], []
+        for rank, (parent, token, score) in enumerate(zip(parents, tokens, top_scores.tolist(), strict=True)):
+            status = "pruned"
+            if (token == eot_id or last) and rank < width:
+                new_tokens = live[parent, len(ids):].tolist() + [token]
+                finished.append(Hypothesis(new_tokens, score, score / step**alpha))
+                status = "finished"
+            elif token != eot_id and not last and len(keep_token) < width:
+                keep_parent.append(parent)
+                keep_token.append(token)
+                keep_score.append(top_scores[rank])
+                status = "kept"
+            records.append({"parent": parent, "token": token, "log_prob": score, "status": status})
+        finished = sorted(finished, key=lambda h: h.score, reverse=True)[:width]  # stable: earlier ones win ties
+        if trace:
+            steps.append(records)
+        if last:
+            break
+        live = torch.cat([live[keep_parent], torch.tensor(keep_token, device=device)[:, None]], dim=1)
+        live_scores = torch.stack(keep_score)
+        if len(finished) == width:
+            if early_stopping is True:
+                break
+            length = max_new_tokens if (early_stopping == "never" and alpha > 0) else step
+            if not float(live_scores[0]) / length**alpha > finished[-1].score:
+                break
+    if not finished:  # max_new_tokens == 0
+        return BeamResult([], 0.0, 0.0, [], steps)
+    best = finished[0]
+    return BeamResult(best.tokens, best.log_prob, best.score, finished, steps)
+
+
+# ----- scoring and text statistics ----------------------------------------------------------------------------
+@torch.no_grad()
+def token_log_probs(model, prompt, continuations) -> torch.Tensor:
+    """log P(token | everything before it) for each token of each continuation, as generation saw it.
+
+    continuations: (N, L) ids, or a list of N equal-length lists. Returns (N, L) log-probabilities. Each token is
+    predicted from at most the last ``block_size`` tokens before it (the same sliding window as generation).
+    """
+    ids = check_prompt(prompt, _vocab_size(model))
+    cont = torch.as_tensor(continuations, dtype=torch.long)
+    if cont.dim() != 2:
+        raise ValueError(f"continuations must be (N, L) token ids or N equal-length lists, got {tuple(cont.shape)}")
+    N, L = cont.shape
+    device = _device(model)
+    full = torch.cat([torch.tensor([ids] * N), cont], dim=1).to(device)  # (N, P + L)
+    P, bs = len(ids), model.config.block_size
+    if L == 0:
+        return torch.zeros(N, 0)
+    if P + L - 1 <= bs:  # one forward pass sees everything
+        logits, _ = model(full[:, :-1])  # (N, P + L - 1, V)
+        logp = logits[:, P - 1:].float().log_softmax(dim=-1)  # (N, L, V)
+    else:  # token by token, each with its own window of the last block_size tokens
+        logp = torch.stack([next_token_logits(model, full[:, :P + t]).log_softmax(-1) for t in range(L)], dim=1)
+    return logp.gather(-1, cont.to(device)[..., None])[..., 0].cpu()  # (N, L)
+
+
+def _ngrams(ids, n: int) -> list[tuple[int, ...]]:
+    return [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]
+
+
+def repeated_ngram_rate(ids, n: int = 4) -> float:
+    """Share of the n-grams of one text that already occurred earlier in it (0 = no repeats; loops -> 1).
+
+    ids: a list of token ids; texts shorter than n have no n-gram and give 0.0.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    grams = _ngrams(list(ids), n)
+    return 0.0 if not grams else 1.0 - len(set(grams)) / len(grams)
+
+
+def distinct_n(texts, n: int = 2) -> float:
+    """Distinct-n (Li et al. 2016): distinct n-grams / all n-grams, pooled over a list of token-id lists."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    grams = [g for ids in texts for g in _ngrams(list(ids), n)]
+    if not grams:
+        raise ValueError(f"no {n}-grams: the texts are all shorter than {n} tokens")
+    return len(set(grams)) / len(grams)
+
+
+# ----- drawing ------------------------------------------------------------------------------------------------
+KEPT_COLOUR, CUT_COLOUR = "tab:blue", "lightgrey"
+
+
+def draw_next_token_chart(labels: list[str], before, after, title: str = ""):
+    """Bar chart of next-token probabilities; the pure drawing function behind ``SamplingExplorer``.
+
+    labels: token labels, most likely first; before: their probabilities after temperature, before the top-k /
+    top-p cut; after: the renormalised probabilities sampling uses (0 = cut off). Kept tokens are solid blue
+    bars of the ``after`` probability; cut-off tokens are grey bars of the probability they had before the cut.
+    An outline marks every token's ``before`` probability. Returns the figure; ``fig.axes[0].containers[0]``
+    holds the solid bars, in label order.
+    """
+    before = torch.as_tensor(before, dtype=torch.float32)
+    after = torch.as_tensor(after, dtype=torch.float32)
+    n = len(labels)
+    if before.shape != (n,) or after.shape != (n,):
+        raise ValueError(f"need one 'before' and one 'after' probability per label ({n}), "
+                         f"got {tuple(before.shape)} and {tuple(after.shape)}")
+    kept = after > 0
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * n + 1.6))
+    y = list(range(n))
+    widths = torch.where(kept, after, before).tolist()
+    colours = [KEPT_COLOUR if k else CUT_COLOUR for k in kept.tolist()]
+    ax.barh(y, widths, color=colours, height=0.75)
+    ax.barh(y, before.tolist(), fill=False, edgecolor="dimgrey", linewidth=0.8, height=0.75)
+    ax.set_yticks(y, labels, fontsize=10)
+    ax.invert_yaxis()
+    top = max(float(before.max()), float(after.max())) if n else 1.0
+    ax.set_xlim(0, min(1.0, top * 1.15) or 1.0)
+    ax.set_xlabel("probability of the next token")
+    ax.grid(axis="y", visible=False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=KEPT_COLOUR), plt.Rectangle((0, 0), 1, 1, color=CUT_COLOUR),
+               plt.Rectangle((0, 0), 1, 1, fill=False, edgecolor="dimgrey")]
+    ax.legend(handles, ["kept: probability sampled from", "cut off", "before the cut"], loc="lower right",
+              fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def draw_beam_tree(result: BeamResult, label, prompt_label: str = "prompt"):
+    """The search tree of ``beam_search(..., trace=True)``: one column per step, the 2 x width best candidates
+    of each step, each joined to the live beam it extends. Kept beams blue, finished green, pruned grey.
+
+    label: a function token id -> text for the boxes. Returns the figure.
+    """
+    if not result.steps:
+        raise ValueError("no steps to draw: run beam_search(..., trace=True) with max_new_tokens >= 1")
+    colours = {"kept": "tab:blue", "finished": "tab:green", "pruned": "lightgrey"}
+    n_rows = max(len(s) for s in result.steps)
+    fig, ax = plt.subplots(figsize=(2.3 * (len(result.steps) + 1), 0.75 * n_rows + 1.4))
+    parent_y = [(n_rows - 1) / 2]  # the prompt sits in the middle of column 0
+    ax.text(0, parent_y[0], prompt_label, ha="center", va="center", fontsize=9,
+            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "black"})
+    for col, records in enumerate(result.steps, start=1):
+        order = sorted(range(len(records)), key=lambda i: (parent_y[records[i]["parent"]], i))  # few crossings
+        ys = {i: row * (n_rows - 1) / max(1, len(records) - 1) for row, i in enumerate(order)}
+        next_parent_y = []
+        for i, r in enumerate(records):
+            colour = colours[r["status"]]
+            ax.plot([col - 1, col], [parent_y[r["parent"]], ys[i]], color=colour,
+                    linewidth=2.2 if r["status"] != "pruned" else 1.0, zorder=1)
+            ax.text(col, ys[i], f"{label(r['token'])}\n{r['log_prob']:.2f}", ha="center", va="center", fontsize=8.5,
+                    color="black" if r["status"] != "pruned" else "grey", zorder=2,
+                    bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": colour,
+                          "linewidth": 2 if r["status"] != "pruned" else 1})
+            if r["status"] == "kept":
+                next_parent_y.append(ys[i])
+        parent_y = next_parent_y
+    ax.set_xlim(-0.6, len(result.steps) + 0.6)
+    ax.set_ylim(n_rows - 0.4, -0.6)
+    ax.set_xticks(range(len(result.steps) + 1), ["prompt"] + [f"step {s}" for s in range(1, len(result.steps) + 1)])
+    ax.set_yticks([])
+    ax.grid(False)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    handles = [plt.Line2D([], [], color=c, linewidth=3) for c in colours.values()]
+    ax.legend(handles, ["kept (live beam)", "finished (kept aside)", "pruned"], loc="upper center",
+              bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=9, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+# ----- the sampling explorer ----------------------------------------------------------------------------------
+def token_label(tok, token: int) -> str:
+    """One token as readable text: a leading space shown as '␣', a line break as '⏎' (as in notebooks 04-05)."""
+    from helpers.attention_view import token_labels
+
+    return token_labels(tok, [token])[0]
+
+
+class SamplingExplorer:
+    """Sliders for temperature, top-k and top-p (and a prompt box and a seed) that redraw the next-token
+    probabilities of the course GPT and draw a fresh sample.
+
+    ``SamplingExplorer(model, tok, prompt).widget`` is an ``ipywidgets.interactive``: display it in a notebook.
+    Controls (``.controls``): ``prompt`` (text), ``temperature``, ``top_k`` (0 = off), ``top_p`` (1 = off),
+    ``seed``. Each redraw calls ``show(...)``, which draws with ``draw_next_token_chart``, prints a sample, and
+    keeps in ``.last`` (and returns) what it drew: ``labels``/``ids`` of the ``top`` most likely tokens,
+    ``before``/``after`` probabilities, ``kept`` (bools), ``n_kept`` (over the whole vocabulary), ``sample``
+    (text) and the settings. Setting a control's ``.value`` in Python redraws too (that is how tests drive it).
+    """
+
+    def __init__(self, model, tok, prompt: str, top: int = 20, max_new_tokens: int = 30):
+        import ipywidgets as widgets
+
+        if top < 1:
+            raise ValueError(f"top must be >= 1, got {top}")
+        self.model, self.tok, self.top = model, tok, min(top, _vocab_size(model))
+        self.max_new_tokens = check_max_new_tokens(max_new_tokens)
+        self._cache: dict[str, tuple[list[int], torch.Tensor]] = {}
+        wide = widgets.Layout(width="95%")
+        self.controls = {
+            "prompt": widgets.Text(value=prompt, description="prompt", continuous_update=False, layout=wide),
+            "temperature": widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=2, step=0.25,
+                                                  description="temperature", continuous_update=False),
+            "top_k": widgets.IntSlider(value=0, min=0, max=100, description="top-k (0=off)",
+                                       continuous_update=False),
+            "top_p": widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p (1=off)",
+                                         continuous_update=False),
+            "seed": widgets.IntSlider(value=0, min=0, max=50, description="seed", continuous_update=False),
+        }
+        self.last: dict | None = None
+        self.widget = widgets.interactive(self.show, **self.controls)
+        if self.last is None:  # ipywidgets 8 draws at once; 7.7 waits until displayed: draw now in both
+            self.widget.update()
+
+    def _logits(self, prompt: str) -> tuple[list[int], torch.Tensor]:
+        if prompt not in self._cache:
+            ids = check_prompt(self.tok.encode(prompt), _vocab_size(self.model))
+            idx = torch.tensor([ids], device=_device(self.model))
+            self._cache[prompt] = (ids, next_token_logits(self.model, idx)[0].cpu())  # (V,)
+        return self._cache[prompt]
+
+    def show(self, prompt: str, temperature: float, top_k: int, top_p: float, seed: int) -> dict | None:
+        """Draw one view and print a sample; an empty prompt prints a message instead of failing."""
+        try:
+            ids, logits = self._logits(prompt)
+        except ValueError as err:
+            print(err)
+            self.last = None
+            return None
+        k = int(top_k) or None
+        p = float(top_p) if top_p < 1.0 else None
+        before = (logits / temperature).softmax(-1)  # (V,) after temperature, before the cut
+        after = next_token_distribution(logits, temperature, k, p)  # (V,) what sampling uses
+        order = logits.argsort(descending=True, stable=True)[: self.top]  # the most likely tokens
+        labels = [token_label(self.tok, int(i)) for i in order]
+        n_kept = int((after > 0).sum())
+        settings = f"temperature {temperature:.3g}, top-k {k or 'off'}, top-p {p or 'off'}"
+        fig = draw_next_token_chart(labels, before[order], after[order],
+                                    title=f"{settings}: {n_kept} of {len(logits)} tokens kept")
+        plt.show()
+        plt.close(fig)
+        new = sample(self.model, ids, self.max_new_tokens, temperature, k, p,
+                     generator=torch.Generator().manual_seed(int(seed)))
+        text = self.tok.decode(new)
+        print(f"sample (seed {seed}):\n{prompt}{text}")
+        self.last = {"prompt": prompt, "ids": order.tolist(), "labels": labels, "before": before[order],
+                     "after": after[order], "kept": (after[order] > 0).tolist(), "n_kept": n_kept,
+                     "sample": text, "sample_ids": new, "temperature": temperature, "top_k": k, "top_p": p,
+                     "seed": int(seed)}
+        return self.last

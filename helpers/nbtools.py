@@ -110,7 +110,7 @@ def save(nb: dict, path: Path) -> None:
 
 def sync(nb: dict, name: str, url: str | None = None) -> bool:
     """Put the current badge in the title cell and the current bootstrap cell first. True if changed."""
-    before = json.dumps(nb, sort_keys=True)
+    before = json.dumps(_flat_sources(nb), sort_keys=True)
     title = nb["cells"][0]
     lines = [ln for ln in _source(title).split("\n") if "colab-badge.svg" not in ln]
     rest = "\n".join(lines[1:]).strip("\n")
@@ -118,7 +118,12 @@ def sync(nb: dict, name: str, url: str | None = None) -> bool:
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     if code and _source(code[0]).startswith(BOOTSTRAP_MARKER):
         code[0]["source"] = bootstrap_source(url)
-    return json.dumps(nb, sort_keys=True) != before
+    return json.dumps(_flat_sources(nb), sort_keys=True) != before
+
+
+def _flat_sources(nb: dict) -> list[str]:
+    """Every cell's source as one string (Jupyter stores a list of lines, ``sync`` writes a string)."""
+    return [_source(c) for c in nb["cells"]]
 
 
 def strip(nb: dict) -> dict:

@@ -21,8 +21,9 @@ CDN = "**/cdnjs.cloudflare.com/**"
 
 
 def open_notebook(page, lab: str, name: str) -> None:
-    """Open a notebook and wait until it is rendered and its kernel is idle."""
-    page.goto(f"{lab}/lab/tree/{name}")
+    """Open a notebook in a workspace of its own (``?reset``: no tabs restored from an earlier test) and wait
+    until it is rendered and its kernel is idle."""
+    page.goto(f"{lab}/lab/workspaces/{name.split('.')[0]}/tree/{name}?reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-MarkdownCell h1", timeout=120_000)
     page.locator(".jp-StatusBar-Widget", has_text=re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
     news = page.locator(".jp-Notification-Toast", has_text="Jupyter news").get_by_role("button", name="No")
@@ -48,7 +49,7 @@ def wait_until_done(page, timeout_s: int) -> None:
     while time.time() < deadline:
         found = [p for p in prompts(page) if p]
         if found and all(re.fullmatch(r"\[\d+\]:", p) for p in found):
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
             return
         idle = "[*]:" not in found
         idle_since = (idle_since or time.time()) if idle else None

@@ -460,14 +460,15 @@ class SamplingExplorer:
         self.max_new_tokens = check_max_new_tokens(max_new_tokens)
         self._cache: dict[str, tuple[list[int], torch.Tensor]] = {}
         wide = widgets.Layout(width="95%")
+        labelled = {"description_width": "initial"}  # the slider names are longer than ipywidgets' default width
         self.controls = {
             "prompt": widgets.Text(value=prompt, description="prompt", continuous_update=False, layout=wide),
             "temperature": widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=2, step=0.25,
-                                                  description="temperature", continuous_update=False),
+                                                  description="temperature", continuous_update=False, style=labelled),
             "top_k": widgets.IntSlider(value=0, min=0, max=100, description="top-k (0=off)",
-                                       continuous_update=False),
+                                       continuous_update=False, style=labelled),
             "top_p": widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p (1=off)",
-                                         continuous_update=False),
+                                         continuous_update=False, style=labelled),
             "seed": widgets.IntSlider(value=0, min=0, max=50, description="seed", continuous_update=False),
         }
         self.last: dict | None = None
@@ -497,7 +498,7 @@ class SamplingExplorer:
         order = logits.argsort(descending=True, stable=True)[: self.top]  # the most likely tokens
         labels = [token_label(self.tok, int(i)) for i in order]
         n_kept = int((after > 0).sum())
-        settings = f"temperature {temperature:.3g}, top-k {k or 'off'}, top-p {p or 'off'}"
+        settings = f"temperature {temperature:.3g}, top-k {k or 'off'}, top-p {'off' if p is None else f'{p:.2f}'}"
         fig = draw_next_token_chart(labels, before[order], after[order],
                                     title=f"{settings}: {n_kept} of {len(logits)} tokens kept")
         plt.show()

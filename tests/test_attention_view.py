@@ -1,17 +1,16 @@
 """Attention views (notebooks 04-05): pure drawing functions, the explorer's widget wiring, bertviz offline."""
 
 import json
-import os
 import re
-import subprocess
 import sys
-from pathlib import Path
 
 import matplotlib
 import pytest
 import torch
 
 matplotlib.use("Agg")
+
+from colab_widgets import needs_ipywidgets_7_7, run_on_ipywidgets_7_7  # noqa: E402
 
 from helpers.attention_view import (  # noqa: E402
     AttentionExplorer,
@@ -30,7 +29,6 @@ from helpers.checkpoint import load_model  # noqa: E402
 from helpers.data import data_dir  # noqa: E402
 from helpers.tokenizer import BPETokenizer  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 TEXT = "To be, or not to be, that is the question"
 
 
@@ -103,31 +101,17 @@ def test_explorer_redraws_when_a_control_moves(gpt, capsys):
     matplotlib.pyplot.close("all")
 
 
-WIDGETS_7 = ROOT / "build" / "ipywidgets-7.7"
-
-
-@pytest.mark.skipif(not WIDGETS_7.exists(), reason="ipywidgets 7.7 not in build/ (`make install` puts it there)")
+@needs_ipywidgets_7_7
 def test_explorer_wiring_with_ipywidgets_7_7():
     """Colab runs ipywidgets 7.7.1: the same wiring must work there."""
-    script = (
-        "import matplotlib; matplotlib.use('Agg')\n"
-        "import ipywidgets, torch\n"
-        "assert ipywidgets.__version__.startswith('7.7'), ipywidgets.__version__\n"
+    run_on_ipywidgets_7_7(
         "from helpers.attention_view import AttentionExplorer\n"
-        "from helpers.checkpoint import load_model\n"
-        "from helpers.data import data_dir\n"
-        "from helpers.tokenizer import BPETokenizer\n"
-        "ex = AttentionExplorer(load_model(data_dir() / 'gpt'), BPETokenizer.load(data_dir() / 'tokenizer.json'), 'To be, or not')\n"
+        "ex = AttentionExplorer(model, tok, 'To be, or not')\n"
         "before = ex.last['weights'].clone()\n"
         "ex.controls['head'].value = 3\n"
         "assert ex.last['head'] == 3 and not torch.equal(before, ex.last['weights'])\n"
         "ex.controls['text'].value = 'Friends, Romans'\n"
-        "assert ex.controls['query'].max == len(ex.last['tokens']) - 1\n"
-        "print('ok', ipywidgets.__version__)\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(WIDGETS_7), str(ROOT)]), "COURSE_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "ok 7.7" in out.stdout
+        "assert ex.controls['query'].max == len(ex.last['tokens']) - 1\n")
 
 
 def test_head_statistics_on_known_patterns():

@@ -73,6 +73,14 @@ class FeedForward(nn.Module):
         return self.linear2(self.dropout(self.hidden(x)))  # (..., d_model)
 
 
+def _check_norm_args(d: int, eps: float) -> None:
+    """The checks LayerNorm and RMSNorm share: a positive width and a positive epsilon."""
+    if d < 1:
+        raise ValueError(f"d must be at least 1, got {d}")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
+
+
 class LayerNorm(nn.Module):
     """Normalise each position over its d features: (x - mean) / sqrt(var + eps), then * weight + bias.
 
@@ -82,10 +90,7 @@ class LayerNorm(nn.Module):
 
     def __init__(self, d: int, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True):
         super().__init__()
-        if d < 1:
-            raise ValueError(f"d must be at least 1, got {d}")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps}")
+        _check_norm_args(d, eps)
         self.d, self.eps = d, eps
         self.weight = nn.Parameter(torch.ones(d)) if elementwise_affine else None
         self.bias = nn.Parameter(torch.zeros(d)) if elementwise_affine and bias else None
@@ -110,10 +115,7 @@ class RMSNorm(nn.Module):
 
     def __init__(self, d: int, eps: float = 1e-6):
         super().__init__()
-        if d < 1:
-            raise ValueError(f"d must be at least 1, got {d}")
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps}")
+        _check_norm_args(d, eps)
         self.d, self.eps = d, eps
         self.weight = nn.Parameter(torch.ones(d))
 

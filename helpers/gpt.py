@@ -9,6 +9,9 @@ how many key/value heads the query heads share: equal is multi-head attention,
 >>> model = GPT(GPTConfig(vocab_size=2048, n_layer=4, n_head=4, n_embd=128, block_size=64))
 >>> logits, loss = model(idx, targets)                         # idx: (B, T) token ids
 >>> logits, loss, attn = model(idx, return_attention=True)     # attn: n_layer x (B, n_head, T, T)
+>>> cache = KVCache()                                          # generation: keys and values kept
+>>> logits, _ = model(prompt_ids, cache=cache)                 # reads the prompt, fills the cache
+>>> logits, _ = model(next_id, cache=cache)                    # (B, 1): only the new token is computed
 
 ``to_hf`` / ``from_hf`` convert to and from Hugging Face's ``GPT2LMHeadModel``.
 """
@@ -54,6 +57,57 @@ class GPTConfig:
         return json.dumps(asdict(self), indent=1)
 
 
+class KVCache:
+    """The keys and values of the tokens already read, per layer: what generation keeps instead of recomputing.
+
+    ``k[i]`` and ``v[i]`` are (B, n_kv_head, T, head_dim) for layer i (None before the first call). They hold
+    ``n_kv_head`` heads, not ``n_head``: the cache of multi-query attention is n_head times smaller than that of
+    multi-head attention. Pass the same cache to successive ``model(idx, cache=cache)`` calls; each call appends.
+    """
+
+    def __init__(self):
+        self.k: list[torch.Tensor | None] = []
+        self.v: list[torch.Tensor | None] = []
+
+    def __len__(self) -> int:
+        """How many tokens (positions) are cached."""
+        return self.cached(0)
+
+    def cached(self, layer: int) -> int:
+        """How many tokens are cached for ``layer`` (0 before its first call)."""
+        return 0 if layer >= len(self.k) or self.k[layer] is None else self.k[layer].shape[2]
+
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add the new tokens' k, v (B, n_kv_head, T_new, hd) for ``layer``; return all of them (B, n_kv_head, T, hd)."""
+        while len(self.k) <= layer:
+            self.k.append(None)
+            self.v.append(None)
+        if self.k[layer] is not None:
+            k = torch.cat([self.k[layer], k], dim=2)
+            v = torch.cat([self.v[layer], v], dim=2)
+        self.k[layer], self.v[layer] = k, v
+        return k, v
+
+    def clear(self) -> None:
+        """Forget every cached token."""
+        self.k, self.v = [], []
+
+    def reorder(self, index: torch.Tensor | list[int]) -> None:
+        """Keep the rows ``index`` of the batch, in that order (beam search: the surviving beams' parents)."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        self.k = [None if t is None else t[index.to(t.device)] for t in self.k]
+        self.v = [None if t is None else t[index.to(t.device)] for t in self.v]
+
+    def nbytes(self) -> int:
+        """Memory held by the cached keys and values, in bytes."""
+        return sum(t.numel() * t.element_size() for t in self.k + self.v if t is not None)
+
+
+def kv_cache_bytes(cfg: GPTConfig, seq_len: int, batch: int = 1, bytes_per_value: int = 4) -> int:
+    """Size of a full KV cache: 2 (keys and values) x n_layer x n_kv_head x head_dim x seq_len x batch x bytes."""
+    return 2 * cfg.n_layer * cfg.n_kv_head * cfg.head_dim * seq_len * batch * bytes_per_value
+
+
 class CausalSelfAttention(nn.Module):
     """Masked multi-head self-attention; key/value heads may be shared (``n_kv_head``)."""
 
@@ -67,24 +121,41 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(cfg.dropout)
         self.dropout = cfg.dropout
 
-    def forward(self, x: torch.Tensor, return_attention: bool = False):
+    def forward(self, x: torch.Tensor, return_attention: bool = False, cache: KVCache | None = None,
+                layer: int = 0):
+        """x (B, T, C) -> (B, T, C) and the attention weights (B, nh, T, T_keys) or None.
+
+        With a ``cache``, x holds only the new tokens: their keys and values are appended to ``cache`` (slot
+        ``layer``) and their queries attend to every cached position plus the new ones up to themselves.
+        """
         B, T, C = x.shape
         hd, nh, nkv = self.head_dim, self.n_head, self.n_kv_head
         q, k, v = self.c_attn(x).split([nh * hd, nkv * hd, nkv * hd], dim=2)
         q = q.view(B, T, nh, hd).transpose(1, 2)  # (B, nh, T, hd)
         k = k.view(B, T, nkv, hd).transpose(1, 2)  # (B, nkv, T, hd)
         v = v.view(B, T, nkv, hd).transpose(1, 2)  # (B, nkv, T, hd)
+        past = 0
+        if cache is not None:  # keys and values of earlier tokens come from the cache
+            past = cache.cached(layer)
+            k, v = cache.append(layer, k, v)  # (B, nkv, past + T, hd)
         if nkv != nh:  # each key/value head serves nh // nkv query heads
-            k = k.repeat_interleave(nh // nkv, dim=1)  # (B, nh, T, hd)
+            k = k.repeat_interleave(nh // nkv, dim=1)  # (B, nh, T_keys, hd)
             v = v.repeat_interleave(nh // nkv, dim=1)
+        # query i (at position past + i) may see key j when j <= past + i
+        mask = None
+        if past and T > 1:
+            mask = torch.arange(past + T, device=x.device) <= torch.arange(past, past + T, device=x.device)[:, None]
         att = None
         if return_attention:  # the plain path: softmax(q k^T / sqrt(hd)) v, weights kept
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(hd)  # (B, nh, T, T)
-            causal = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
-            att = scores.masked_fill(~causal, float("-inf")).softmax(dim=-1)
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(hd)  # (B, nh, T, T_keys)
+            if mask is None and not past:
+                mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            att = scores.softmax(dim=-1)
             y = self.attn_dropout(att) @ v  # (B, nh, T, hd)
         else:  # the fused path (flash / memory-efficient kernels where available)
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=not past and T > 1,
                                                dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side again
         return self.resid_dropout(self.c_proj(y)), att
@@ -113,8 +184,9 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor, return_attention: bool = False):
-        a, att = self.attn(self.ln_1(x), return_attention)
+    def forward(self, x: torch.Tensor, return_attention: bool = False, cache: KVCache | None = None,
+                layer: int = 0):
+        a, att = self.attn(self.ln_1(x), return_attention, cache, layer)
         x = x + a
         x = x + self.mlp(self.ln_2(x))
         return x, att
@@ -150,23 +222,32 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.wte.weight.numel() - self.wpe.weight.numel() if non_embedding else n
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, return_attention: bool = False):
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, return_attention: bool = False,
+                cache: KVCache | None = None):
         """idx (B, T) token ids -> logits (B, T, vocab); loss (mean cross-entropy) if targets (B, T) are given.
 
-        With ``return_attention=True`` also returns a list (one per layer) of (B, n_head, T, T) weights.
+        With ``return_attention=True`` also returns a list (one per layer) of (B, n_head, T, T_keys) weights.
+        With a ``cache`` (a ``KVCache``), idx holds only the tokens that follow the cached ones: they get the
+        positions len(cache) .. len(cache) + T - 1, their keys and values are appended to the cache, and the
+        logits equal those of the whole sequence read at once (for these positions).
         """
         if idx.dim() != 2:
             raise ValueError(f"idx must be (batch, time) token ids, got shape {tuple(idx.shape)}")
         B, T = idx.shape
-        if T > self.config.block_size:
-            raise ValueError(f"sequence length {T} exceeds the context window (block_size {self.config.block_size})")
+        past = 0 if cache is None else len(cache)
+        if past + T > self.config.block_size:
+            where = f"{past} cached + {T} new tokens" if past else f"sequence length {T}"
+            raise ValueError(f"{where} exceeds the context window (block_size {self.config.block_size})"
+                             + ("; start a new KVCache from the last block_size tokens" if past else ""))
+        if cache is not None and past and cache.k[0].shape[0] != B:
+            raise ValueError(f"the cache holds a batch of {cache.k[0].shape[0]} sequences but idx has {B} rows")
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= self.config.vocab_size):
             raise ValueError(f"token ids must lie in [0, {self.config.vocab_size}), got {int(idx.min())}..{int(idx.max())}")
-        pos = torch.arange(T, device=idx.device)
+        pos = torch.arange(past, past + T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         attentions = []
-        for block in self.h:
-            x, att = block(x, return_attention)
+        for i, block in enumerate(self.h):
+            x, att = block(x, return_attention, cache, i)
             attentions.append(att)
         logits = self.lm_head(self.ln_f(x))  # (B, T, vocab)
         loss = None

@@ -19,6 +19,11 @@ sees the last ``block_size`` tokens. When prompt + generated text grows longer, 
 from the input (a sliding window); generation goes on for as long as asked. Prompts are lists (or 1-D
 tensors) of token ids and must hold at least one token: to start from nothing, start from the end-of-text
 token. ``max_new_tokens=0`` returns an empty continuation; a negative one is an error.
+
+**KV cache** (``use_cache=True``, the default, for the course GPT): the keys and values of tokens already read
+are kept (``helpers.gpt.KVCache``), so each step computes only the new token: the same tokens as without the
+cache, much faster. The course GPT's positions are learned and absolute, so once the text outgrows the window
+the cache cannot slide with it: from then on every step re-reads the last ``block_size`` tokens, as without it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import torch
+
+from helpers.gpt import GPT, KVCache
 
 EARLY_STOPPING = (True, False, "never")
 
@@ -90,10 +97,26 @@ def crop_context(idx: torch.Tensor, block_size: int) -> torch.Tensor:
     return idx if idx.shape[1] <= block_size else idx[:, -block_size:]
 
 
+def new_cache(model, use_cache: bool = True) -> KVCache | None:
+    """A fresh ``KVCache`` when ``use_cache`` and the model is a course GPT (which accepts one), else None."""
+    return KVCache() if use_cache and isinstance(model, GPT) else None
+
+
 @torch.no_grad()
-def next_token_logits(model, idx: torch.Tensor) -> torch.Tensor:
-    """Logits (B, vocab) for the token after each row of ``idx`` (B, T), seeing at most ``block_size`` tokens."""
-    logits, _ = model(crop_context(idx, model.config.block_size))  # (B, T', vocab)
+def next_token_logits(model, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+    """Logits (B, vocab) for the token after each row of ``idx`` (B, T), seeing at most ``block_size`` tokens.
+
+    With a ``cache`` that holds the first tokens of ``idx`` (from the previous call), only the rest is read.
+    Once ``idx`` is longer than the window, the cache is refilled from the last ``block_size`` tokens each call.
+    """
+    block_size = model.config.block_size
+    if cache is None:
+        logits, _ = model(crop_context(idx, block_size))  # (B, T', vocab)
+    elif idx.shape[1] > block_size or len(cache) >= idx.shape[1]:  # the window slid: positions moved
+        cache.clear()
+        logits, _ = model(crop_context(idx, block_size), cache=cache)
+    else:
+        logits, _ = model(idx[:, len(cache):], cache=cache)  # (B, new tokens, vocab)
     return logits[:, -1, :].float()
 
 
@@ -132,19 +155,20 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0, top_
 
 # ----- greedy decoding and sampling ---------------------------------------------------------------------------
 @torch.no_grad()
-def greedy(model, prompt, max_new_tokens: int, eot_id: int | None = None) -> list[int]:
+def greedy(model, prompt, max_new_tokens: int, eot_id: int | None = None, use_cache: bool = True) -> list[int]:
     """Greedy decoding: append the most likely next token, ``max_new_tokens`` times.
 
     prompt: token ids (at least one). Returns the new tokens only. With ``eot_id``, stops after emitting it
-    (the end-of-text token is included, as Hugging Face's ``generate`` does).
+    (the end-of-text token is included, as Hugging Face's ``generate`` does). ``use_cache``: see the module notes.
     """
     ids = check_prompt(prompt, _vocab_size(model))
     check_max_new_tokens(max_new_tokens)
     _check_eot(eot_id, _vocab_size(model))
     idx = torch.tensor([ids], device=_device(model))  # (1, T)
+    cache = new_cache(model, use_cache)
     new: list[int] = []
     for _ in range(max_new_tokens):
-        token = int(next_token_logits(model, idx)[0].argmax())
+        token = int(next_token_logits(model, idx, cache)[0].argmax())
         new.append(token)
         if token == eot_id:
             break
@@ -155,7 +179,7 @@ def greedy(model, prompt, max_new_tokens: int, eot_id: int | None = None) -> lis
 @torch.no_grad()
 def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, eot_id: int | None = None,
-                 generator: torch.Generator | None = None) -> list[list[int]]:
+                 generator: torch.Generator | None = None, use_cache: bool = True) -> list[list[int]]:
     """Draw ``num_samples`` continuations of one prompt at once (a batch). Returns a list of token-id lists.
 
     Each step draws the next token from ``next_token_distribution`` (temperature, top-k, top-p). Draws use
@@ -169,9 +193,11 @@ def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperatu
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
     idx = torch.tensor([ids] * num_samples, device=_device(model))  # (N, T)
+    cache = new_cache(model, use_cache)
     done = torch.zeros(num_samples, dtype=torch.bool)
     for _ in range(max_new_tokens):
-        probs = next_token_distribution(next_token_logits(model, idx), temperature, top_k, top_p).cpu()  # (N, V)
+        logits = next_token_logits(model, idx, cache)  # (N, V)
+        probs = next_token_distribution(logits, temperature, top_k, top_p).cpu()  # (N, V)
         token = torch.multinomial(probs, 1, generator=generator)  # (N, 1)
         idx = torch.cat([idx, token.to(idx.device)], dim=1)
         if eot_id is not None:
@@ -186,9 +212,10 @@ def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperatu
 
 def sample(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
            top_p: float | None = None, eot_id: int | None = None,
-           generator: torch.Generator | None = None) -> list[int]:
+           generator: torch.Generator | None = None, use_cache: bool = True) -> list[int]:
     """One sampled continuation (the new tokens); see ``sample_batch``."""
-    return sample_batch(model, prompt, max_new_tokens, 1, temperature, top_k, top_p, eot_id, generator)[0]
+    return sample_batch(model, prompt, max_new_tokens, 1, temperature, top_k, top_p, eot_id, generator,
+                        use_cache)[0]
 
 
 # ----- beam search --------------------------------------------------------------------------------------------
@@ -220,7 +247,7 @@ class BeamResult:
 
 @torch.no_grad()
 def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1.0, eot_id: int | None = None,
-                early_stopping: bool | str = True, trace: bool = False) -> BeamResult:
+                early_stopping: bool | str = True, trace: bool = False, use_cache: bool = True) -> BeamResult:
     """Beam search with ``width`` beams and length normalisation score = log_prob / length**alpha.
 
     The rules (Hugging Face's ``generate(num_beams=width, length_penalty=alpha, early_stopping=...)`` with no
@@ -241,6 +268,7 @@ def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1
 
     alpha = 0 ranks by summed log-probability (favours short endings); alpha = 1 by average log-probability per
     token. Returns a ``BeamResult`` (the best finished hypothesis first). max_new_tokens=0 returns no tokens.
+    ``use_cache``: see the module notes (the cache's rows follow the beams kept at each step).
     """
     V = _vocab_size(model)
     ids = check_prompt(prompt, V)
@@ -255,10 +283,11 @@ def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1
     device = _device(model)
     live = torch.tensor([ids], device=device)  # (n_live, T): every live beam has the same length
     live_scores = torch.zeros(1, device=device)  # (n_live,) summed log-probabilities, best first
+    cache = new_cache(model, use_cache)
     finished: list[Hypothesis] = []
     steps: list[list[dict]] = []
     for step in range(1, max_new_tokens + 1):
-        logp = next_token_logits(model, live).log_softmax(dim=-1)  # (n_live, V)
+        logp = next_token_logits(model, live, cache).log_softmax(dim=-1)  # (n_live, V)
         total = (live_scores[:, None] + logp).view(-1)  # (n_live * V,) every extension of every beam
         top_scores, top_index = total.topk(min(2 * width, total.numel()))  # best 2 x width, best first
         parents, tokens = (top_index // V).tolist(), (top_index % V).tolist()
@@ -282,6 +311,8 @@ def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1
         if last:
             break
         live = torch.cat([live[keep_parent], torch.tensor(keep_token, device=device)[:, None]], dim=1)
+        if cache is not None:
+            cache.reorder(keep_parent)  # each kept beam continues from its parent's keys and values
         live_scores = torch.stack(keep_score)
         if len(finished) == width:
             if early_stopping is True:

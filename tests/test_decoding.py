@@ -214,6 +214,23 @@ def test_generation_past_the_context_window_crops_to_the_last_block_size_tokens(
     torch.testing.assert_close(short, lp[:, :5], atol=1e-5, rtol=0)
 
 
+def test_kv_cache_gives_the_same_tokens_as_recomputing(gpt):
+    """Greedy, sampling and beam search with and without the KV cache, inside and beyond the context window."""
+    model, tok = gpt
+    bs = model.config.block_size
+    short = tok.encode("ROMEO.\nBut soft, what light")
+    long = tok.encode("To be, or not to be, that is the question. " * 20)[: bs - 10]  # crosses the window
+    for ids, n in ((short, 40), (long, 25)):
+        assert greedy(model, ids, n) == greedy(model, ids, n, use_cache=False)
+        draws = [sample_batch(model, ids, n, 3, temperature=0.9, generator=torch.Generator().manual_seed(5),
+                              use_cache=c) for c in (True, False)]
+        assert draws[0] == draws[1]
+    for kw in ({"eot_id": NEWLINE}, {}):
+        cached = beam_search(model, short, 3, 12, early_stopping=False, **kw)
+        plain = beam_search(model, short, 3, 12, early_stopping=False, use_cache=False, **kw)
+        assert cached.tokens == plain.tokens and cached.log_prob == pytest.approx(plain.log_prob, abs=1e-3)
+
+
 def test_sampling_is_reproducible_and_stays_inside_the_kept_set(gpt):
     model, tok = gpt
     ids = tok.encode("HAMLET.\nTo be, or not to")

@@ -83,7 +83,7 @@ model:  ## retrain the shipped course GPT into data/gpt (the command is in data/
 	rm -f data/gpt/checkpoint.safetensors data/gpt/checkpoint.json data/gpt/log.jsonl
 	$(PYTHON) $$(grep -v '^#' data/gpt/COMMAND | sed 's/^python //')
 
-bench:  ## print tokenizer and training-speed figures beside Hugging Face's, and the data pipeline's documents/s
+bench:  ## print tokenizer and training-speed figures beside Hugging Face's, the data pipeline's documents/s, the KV-cache speed-up
 	$(PYTHON) -m helpers.bench all
 
 clean:  ## remove caches and test artifacts (keeps .venv)

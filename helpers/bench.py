@@ -1,4 +1,4 @@
-"""Benchmarks that print their figures: ``python -m helpers.bench [tokenizer|train|pipeline|all]`` (or ``make bench``).
+"""Benchmarks that print their figures: ``python -m helpers.bench [tokenizer|train|pipeline|kvcache|all]`` (``make bench``).
 
 - tokenizer: train a 2,048-token byte-level BPE on the whole modern-spelling corpus and encode it,
   with the course tokenizer and with Hugging Face ``tokenizers`` side by side: seconds, ratio,
@@ -8,6 +8,10 @@
   interleaved in one run; median milliseconds per step and tokens per second.
 - pipeline: documents per second through each stage of notebook 08's data pipeline
   (``helpers.bench_pipeline``), median of 3 runs over all 3,295 raw documents.
+- kvcache: greedy generation with and without the KV cache (notebook 11), alternated, median of 3: the shipped
+  course model for 127 new tokens (all its 128-token window allows) and for 256 (past the window, where
+  learned positions force a full re-read every step), and the same architecture with a 320-token window
+  (random weights: speed does not depend on them) for 256 new tokens. Both paths must give the same tokens.
 
 The machines are shared and noisy: every figure is a median over repeats, and the two
 implementations run alternately, so their ratio is more trustworthy than either number.
@@ -126,9 +130,41 @@ def bench_train(steps: int = 30, warmup: int = 5, rounds: int = 3) -> dict:
     return out
 
 
+def bench_kvcache(repeats: int = 3) -> dict:
+    from helpers.checkpoint import load_model
+    from helpers.data import data_dir
+    from helpers.decoding import greedy
+    from helpers.gpt import GPT, GPTConfig
+
+    shipped = load_model(data_dir() / "gpt")
+    torch.manual_seed(0)
+    wide = GPT(GPTConfig(**{**shipped.config.__dict__, "block_size": 320, "dropout": 0.0})).eval()
+    cases = [("shipped model, 127 new tokens", shipped, 127), ("shipped model, 256 new (window slides)", shipped, 256),
+             ("block_size 320, 256 new tokens", wide, 256)]
+    prompt = [0]
+    print(f"KV-cache benchmark: greedy decoding from a 1-token prompt, course architecture "
+          f"({shipped.config.n_layer} layers, {shipped.config.n_head} heads, {shipped.config.n_embd} wide), "
+          f"{torch.get_num_threads()} threads, median of {repeats}")
+    print(f"{'':40s} {'cached s':>9s} {'uncached s':>11s} {'speed-up':>9s}")
+    out = {}
+    for name, model, n in cases:
+        times = {True: [], False: []}
+        tokens = {}
+        for _ in range(repeats):  # alternate, so that machine noise hits both alike
+            for use_cache in (True, False):
+                t, tokens[use_cache] = _median_time(lambda m=model, n=n, c=use_cache: greedy(m, prompt, n, use_cache=c), 1)
+                times[use_cache].append(t)
+        if tokens[True] != tokens[False]:
+            raise AssertionError(f"{name}: cached and uncached generation gave different tokens")
+        cached, plain = statistics.median(times[True]), statistics.median(times[False])
+        out[name] = {"cached_s": cached, "uncached_s": plain, "speed_up": plain / cached}
+        print(f"{name:40s} {cached:9.2f} {plain:11.2f} {plain / cached:8.1f}x")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", nargs="?", default="all", choices=["tokenizer", "train", "pipeline", "all"])
+    parser.add_argument("what", nargs="?", default="all", choices=["tokenizer", "train", "pipeline", "kvcache", "all"])
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -141,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         from helpers.bench_pipeline import bench_pipeline
 
         bench_pipeline()
+    if args.what in ("kvcache", "all"):
+        bench_kvcache()
 
 
 if __name__ == "__main__":

@@ -18,11 +18,14 @@ version from here. One module per idea:
 - ``helpers.pipeline``, ``helpers.minhash``: a Dolma-style data pipeline (decoding, language ID, Gopher/C4 rules, exact and MinHash/LSH near-dedup, PII masking, split, data card) (notebook 08).
 - ``helpers.tokenizer``: byte-level BPE (train, encode, decode, save, load); the course tokenizer.
 - ``helpers.gpt``: the course GPT (GPT-2 architecture; multi-, grouped- and multi-query attention; a KV cache) and its Hugging Face conversion.
+- ``helpers.sparse_attention``: Sparse Transformer masks (local, strided, fixed), receptive fields, attended-pair counts (notebook 11).
+- ``helpers.gqa``: grouped-query attention: K/V parameter counts, MHA -> GQA conversion by mean-pooling, a short training loop (notebook 11).
 - ``helpers.objectives``: BERT's masking (80/10/10) and NSP pairs, T5's span corruption, the three families' masks (notebook 07).
 - ``helpers.param_count``: parameter counts of GPT, BERT and T5 by formula from their configs; GPT-3's model table (notebook 07).
 - ``helpers.pretrain``: the pretraining loop, runnable as ``python -m helpers.pretrain``.
 - ``helpers.checkpoint``: atomic safetensors checkpoints; loading the shipped model.
 - ``helpers.decoding``: greedy, beam search, temperature/top-k/top-p sampling (matching Hugging Face's ``generate``), repetition and diversity measures, sampling sliders (notebook 12).
+- ``helpers.evaluation``: confidence intervals, a held-out multiple-choice quiz scored by log-likelihood, a classification head and fine-tuning, arithmetic exact match, skill profiles (notebook 13).
 - ``helpers.bench``: benchmarks that print figures beside Hugging Face's, and the KV-cache speed-up (``make bench``).
 - ``helpers.bench_pipeline``: documents per second through each stage of the data pipeline.
 - ``helpers.exercises``: ``check()`` for the self-check cells of the exercises.

@@ -1,11 +1,12 @@
 """Evaluating language models (notebook 13): error bars, quizzes, classification, exact match, skill profiles.
 
-- ``wilson_interval``, ``bootstrap_interval``: confidence intervals (信頼区間) for an accuracy; scores are never
-  reported bare.
+- ``wilson_interval``, ``bootstrap_interval``, ``difference_interval``: confidence intervals (信頼区間) for an
+  accuracy and for a difference of two (paired or not); scores are never reported bare.
 - ``speeches``, ``dialogue_lines``: the speeches and spoken lines of a play in the corpus layout (a speaker line
   such as ``HAMLET.`` or ``Ham.`` after a blank line, then the lines of the speech).
 - ``next_line_quiz``: an MMLU-style four-option quiz made from plays with a fixed seed ("which line comes
-  next?"), never using a line that appears in a given training text (``LeakageChecker``).
+  next?"), never using a line that appears in a given training text (``LeakageChecker``: after ``normalise``, and
+  n-word runs shared with the training text).
 - ``sequence_log_probs``, ``score_choices``, ``choose``: multiple choice scored by log-likelihood, with the
   three usual scorings (sum, mean per token, mean per character).
 - ``GPTClassifier``, ``fine_tune``, ``classify``: a classification head on the course GPT (GLUE-style
@@ -84,6 +85,29 @@ def bootstrap_interval(values, confidence: float = 0.95, n_resamples: int = 2000
     return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
 
 
+def difference_interval(a, b, paired: bool, confidence: float = 0.95, n_resamples: int = 2000,
+                        seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval for mean(a) - mean(b), e.g. two accuracies from 0/1 correctness values.
+
+    ``paired=True``: ``a`` and ``b`` are scores of the same items (two scorings of one quiz), so items are
+    resampled together and the interval is that of the mean per-item difference (usually much narrower).
+    ``paired=False``: two independent samples (two different quizzes), resampled separately."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.ndim != 1 or y.ndim != 1 or x.size == 0 or y.size == 0:
+        raise ValueError(f"a and b must be non-empty 1-D sequences of numbers, got shapes {x.shape} and {y.shape}")
+    if paired:
+        if x.size != y.size:
+            raise ValueError(f"paired samples need the same length (one pair per item), got {x.size} and {y.size}")
+        return bootstrap_interval(x - y, confidence, n_resamples, seed)
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    alpha = 1 - _check_confidence(confidence)
+    rng = np.random.default_rng(seed)
+    diffs = (x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)
+             - y[rng.integers(0, y.size, size=(n_resamples, y.size))].mean(axis=1))
+    return float(np.quantile(diffs, alpha / 2)), float(np.quantile(diffs, 1 - alpha / 2))
+
+
 def format_score(successes: int, n: int, confidence: float = 0.95) -> str:
     """``'0.623 [0.561, 0.682] (n=250)'``: an accuracy with its Wilson interval and sample size."""
     lo, hi = wilson_interval(successes, n, confidence)
@@ -130,26 +154,59 @@ def dialogue_lines(text: str) -> list[str]:
     return [line for _, lines in speeches(text) for line in lines]
 
 
+_NON_WORD = re.compile(r"[^\w']+|(?<!\w)'|'(?!\w)")
+
+
+def normalise(text: str) -> str:
+    """Lowercase ``text``, turn every run of punctuation and whitespace into one space (apostrophes inside words
+    stay: ``o'er``), and strip the ends: ``"Soft, who comes here?"`` -> ``"soft who comes here"``."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
 class LeakageChecker:
-    """Tells whether a string occurs anywhere in one or more training texts (exact, case-sensitive substring).
+    """Tells whether a string occurs in one or more training texts, after ``normalise`` on both sides (so
+    "Fare you well, my lord." is caught when the training text has "Fare you well, my Lord!"), as a run of whole
+    words; ``shared_runs`` finds the runs of ``n`` consecutive words a text shares with the training text.
 
     >>> seen = LeakageChecker([load_corpus("modern", "train"), load_corpus("folio", "train")])
-    >>> seen("To be, or not to be")   # True if any training text contains it
+    >>> seen("To be, or not to be")   # True if any training text contains it (normalised)
     Answers are cached, so asking twice about a line costs nothing.
     """
 
-    def __init__(self, texts):
+    def __init__(self, texts, n: int = 8):
         if isinstance(texts, str):
             texts = [texts]
         self.texts = list(texts)
         if not self.texts or not all(isinstance(t, str) and t for t in self.texts):
             raise ValueError("give at least one non-empty training text (a str or a list of str)")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n (words per run) must be an int >= 1, got {n!r}")
+        self.n = n
+        self._normal = [" " + normalise(t) + " " for t in self.texts]  # spaces: match whole words only
         self._cache: dict[str, bool] = {}
+        self._runs: set[int] | None = None  # hashes of the training text's n-word runs, built on first use
 
     def __call__(self, line: str) -> bool:
         if line not in self._cache:
-            self._cache[line] = any(line in t for t in self.texts)
+            key = normalise(line)
+            self._cache[line] = bool(key) and any(" " + key + " " in t for t in self._normal)
         return self._cache[line]
+
+    def _word_runs(self, words: list[str]) -> list[tuple[str, ...]]:
+        return [tuple(words[i:i + self.n]) for i in range(len(words) - self.n + 1)]
+
+    def shared_runs(self, text: str) -> list[str]:
+        """The runs of ``n`` consecutive words of ``normalise(text)`` that also occur in a training text (as
+        normalised strings, in order; empty when there are none or ``text`` has fewer than ``n`` words)."""
+        if self._runs is None:
+            self._runs = set()
+            for t in self._normal:
+                words = t.split()
+                self._runs.update(hash(tuple(words[i:i + self.n])) for i in range(len(words) - self.n + 1))
+        candidates = [" ".join(run) for run in self._word_runs(normalise(text).split()) if hash(run) in self._runs]
+        return [run for run in candidates if any(" " + run + " " in t for t in self._normal)]  # no hash collisions
 
 
 # ----- the multiple-choice quiz -------------------------------------------------------------------------------
@@ -367,23 +424,31 @@ def choose(model, encode, question: str, options: list[str], scoring: str = "sum
 
 
 # ----- classification by fine-tuning (GLUE-style) -------------------------------------------------------------
+_PUNCT_SLOTS = re.compile(r"^([^\w']*)(.*?)([^\w']*)$")
+
+
 def shuffle_words(line: str, rng: random.Random) -> str:
-    """The line with its words (split on spaces) in a new random order, keeping two surface cues in place: the
-    first word (so the capital letter that starts a verse line gives nothing away) and the punctuation that ends
-    the line. Lines with fewer than 2 different words after the first are returned as they are; otherwise the
-    result always differs from the line."""
+    """The line with its words (split on spaces) in a new random order, keeping the surface cues in place: the
+    first word and every word after a sentence end (``.``, ``!``, ``?``), so the capitals that start a verse line
+    or a sentence give nothing away, and every punctuation slot (``"leave, sir."``: only the cores ``leave`` and
+    ``sir`` move, the comma and full stop stay where they were), so a shuffled line has exactly the line's words
+    and punctuation marks in the line's positions. Lines with fewer than 2 different movable word cores are
+    returned as they are; otherwise the result always differs from the line."""
     words = line.split(" ")
-    m = re.search(r"[^\w']+$", words[-1]) if len(words) > 1 else None
-    end = m.group(0) if m and m.start() > 0 else ""  # trailing punctuation of the last word
-    rest = words[1:]
-    if end:
-        rest = rest[:-1] + [rest[-1][:-len(end)]]
-    if len(set(rest)) < 2:
+    parts = [_PUNCT_SLOTS.match(w).groups() for w in words[1:]]  # (leading punctuation, core, trailing)
+    ends = [re.search(r"[.!?]", w) is not None for w in words]  # does word i end a sentence?
+    slots = [i for i, (_, core, _) in enumerate(parts) if core and not ends[i]]  # ends[i]: the word before
+    cores = [parts[i][1] for i in slots]
+    if len(set(cores)) < 2:
         return line
     while True:
-        shuffled = rng.sample(rest, len(rest))
-        if shuffled != rest:
-            return " ".join([words[0], *shuffled]) + end
+        shuffled = rng.sample(cores, len(cores))
+        if shuffled != cores:
+            break
+    new = [list(p) for p in parts]
+    for i, core in zip(slots, shuffled, strict=True):
+        new[i][1] = core
+    return " ".join([words[0], *("".join(p) for p in new)])
 
 
 def pad_batch(seqs: list[list[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -636,7 +701,7 @@ SKILLS = ("fluency", "no repetition", "diversity", "layout", "play's words")
 SKILL_MAPPINGS = {
     "fluency": "1 - (nats per token under the pretrained model) / ln(vocabulary size): 0 = a uniform guess",
     "no repetition": "1 - share of repeated 4-grams within each text (helpers.decoding.repeated_ngram_rate)",
-    "diversity": "distinct-2 over all texts of the condition (helpers.decoding.distinct_n)",
+    "diversity": "distinct-2 of each text (helpers.decoding.distinct_n): distinct token pairs / all token pairs",
     "layout": "share of lines that fit the plays' layout (layout_share)",
     "play's words": "share of the words that occur in the prompt's play (word_share): real words, on topic",
 }

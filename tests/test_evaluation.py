@@ -2,9 +2,11 @@
 
 import math
 import random
+import re
 from collections import Counter
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -89,6 +91,25 @@ def test_bootstrap_interval():
         ev.bootstrap_interval(values, confidence=1.5)
 
 
+def test_difference_interval_paired_and_unpaired():
+    rng = np_rng = np.random.default_rng(0)
+    a = (np_rng.random(300) < 0.6).astype(float)
+    b = a.copy()
+    flip = rng.choice(300, 30, replace=False)  # b differs from a on 30 items only
+    b[flip] = 1 - b[flip]
+    d = a.mean() - b.mean()
+    plo, phi = ev.difference_interval(a, b, paired=True)
+    ulo, uhi = ev.difference_interval(a, b, paired=False)
+    assert plo <= d <= phi and ulo <= d <= uhi
+    assert phi - plo < 0.5 * (uhi - ulo)  # pairing removes the shared item-to-item variation
+    se = math.sqrt(a.var() / 300 + b.var() / 300)  # the unpaired normal approximation
+    assert abs((uhi - ulo) - 2 * 1.96 * se) < 0.02
+    with pytest.raises(ValueError, match="same length"):
+        ev.difference_interval([1, 0], [1], paired=True)
+    with pytest.raises(ValueError, match="non-empty"):
+        ev.difference_interval([], [1], paired=False)
+
+
 def test_format_score():
     assert ev.format_score(60, 100).startswith("0.600 [0.502, 0.691]")
 
@@ -153,12 +174,15 @@ def test_quiz_items_are_well_formed(quiz, held_out):
             (last + item.options[item.answer]) in [line.strip() for line in held_out[item.work].split("\n")]
 
 
-def test_quiz_has_no_line_of_the_training_text(quiz):
+def test_quiz_has_no_line_of_the_training_text(quiz, seen):
     train = load_corpus("modern", "train")
     folio = load_corpus("folio", "train")
     lines = [line for item in quiz for line in item.lines()]
     assert len(lines) == 40 * 7  # two context lines, the half line, four options
     assert not [line for line in lines if line in train or line in folio]
+    normal = " " + ev.normalise(train) + " " + ev.normalise(folio) + " "
+    assert not [line for line in lines if " " + ev.normalise(line) + " " in normal]  # no variant either
+    assert not [r for item in quiz for o in item.options for r in seen.shared_runs(item.question + o)]
 
 
 def test_quiz_is_deterministic_and_seeded(held_out):
@@ -192,9 +216,32 @@ def test_quiz_respects_seen_and_rejects_bad_input(held_out):
 
 def test_leakage_checker():
     check = ev.LeakageChecker(["alpha beta gamma", "delta"])
-    assert check("beta gam") and check("delta") and not check("epsilon")
+    assert check("beta gamma") and check("delta") and not check("epsilon")
+    assert not check("beta gam")  # whole words only
     with pytest.raises(ValueError, match="non-empty"):
         ev.LeakageChecker([])
+    with pytest.raises(ValueError, match="words per run"):
+        ev.LeakageChecker(["a b"], n=0)
+
+
+def test_leakage_checker_catches_case_and_punctuation_variants():
+    train = "HAMLET.\nFare you well, my Lord!\nSoft you now -- who comes here?\n"
+    check = ev.LeakageChecker(train)
+    assert "Fare you well, my lord." not in train  # exact search misses it ...
+    assert check("Fare you well, my lord.") and check("fare you WELL my lord")  # ... the normalised one does not
+    assert check("Soft you now, who comes here")
+    assert not check("Fare you well, my lady.")
+    assert ev.normalise("  O'er the sea,  'tis SO! ") == "o'er the sea tis so"
+
+
+def test_leakage_checker_finds_shared_word_runs():
+    train = "one two three four five six seven eight nine ten"
+    check = ev.LeakageChecker([train], n=4)
+    assert check.shared_runs("Zero, one, two, three: FOUR!") == ["one two three four"]
+    assert check.shared_runs("two three five six") == []  # not consecutive in the training text
+    assert check.shared_runs("one two") == []  # shorter than a run
+    runs = check.shared_runs("xx five six seven eight nine yy")
+    assert runs == ["five six seven eight", "six seven eight nine"]
 
 
 # ----- scoring by log-likelihood ------------------------------------------------------------------------------
@@ -285,6 +332,13 @@ def test_shuffle_words_keeps_the_surface_cues():
             assert out[-1] == line[-1]  # final punctuation in place
         assert sorted(out.replace(";", "").replace(":", "")) == sorted(line.replace(";", "").replace(":", ""))
     assert ev.shuffle_words("Ay, ay.", rng) == "Ay, ay."  # nothing to shuffle
+    line = "Sir, I will leave, and so, good night."
+    for _ in range(20):  # punctuation keeps its slots: no "leave,." or "night,,"
+        out = ev.shuffle_words(line, rng)
+        assert re.sub(r"[\w']+", "w", out) == re.sub(r"[\w']+", "w", line)
+        assert sorted(re.findall(r"[\w']+", out)) == sorted(re.findall(r"[\w']+", line))  # the same words
+    out = ev.shuffle_words("Go to, sirrah. Take this letter to my lord, and hie thee.", rng)
+    assert out.split(" ")[3] == "Take"  # the word that starts a sentence stays in place
 
 
 def test_classifier_pooling_and_padding():

@@ -14,9 +14,13 @@ import torch
 from torch import nn
 
 
-def causal_mask(T: int, device=None) -> torch.Tensor:
-    """(T, T) boolean mask: position i may attend to positions 0..i."""
-    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+def causal_mask(T: int, device=None, past: int = 0) -> torch.Tensor:
+    """(T, past + T) boolean mask: query i, at position past + i, may attend to keys 0..past + i.
+
+    ``past`` = 0 (the default) is the square (T, T) mask; ``past`` > 0 serves T new tokens that follow ``past``
+    cached ones (a KV cache): every cached key is visible to every new query.
+    """
+    return torch.ones(T, past + T, dtype=torch.bool, device=device).tril(diagonal=past)
 
 
 def padding_mask(lengths, T: int) -> torch.Tensor:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 
@@ -136,12 +137,12 @@ def bench_kvcache(repeats: int = 3) -> dict:
     from helpers.checkpoint import load_model
     from helpers.data import data_dir, load_corpus
     from helpers.decoding import greedy
-    from helpers.gpt import GPT, GPTConfig
+    from helpers.gpt import GPT
     from helpers.tokenizer import BPETokenizer
 
     shipped = load_model(data_dir() / "gpt")
     torch.manual_seed(0)
-    wide = GPT(GPTConfig(**{**shipped.config.__dict__, "block_size": 320, "dropout": 0.0})).eval()
+    wide = GPT(replace(shipped.config, block_size=320, dropout=0.0)).eval()
     text = BPETokenizer.load(data_dir() / "tokenizer.json").encode(load_corpus("modern", split="validation"))
     cases = [("shipped, 1 + 127 new tokens", shipped, [text[0]], 127),
              ("shipped, 1 + 256 new (window slides)", shipped, [text[0]], 256),

@@ -26,6 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from helpers.attention import causal_mask
+
 
 @dataclass
 class GPTConfig:
@@ -141,20 +143,15 @@ class CausalSelfAttention(nn.Module):
         if nkv != nh:  # each key/value head serves nh // nkv query heads
             k = k.repeat_interleave(nh // nkv, dim=1)  # (B, nh, T_keys, hd)
             v = v.repeat_interleave(nh // nkv, dim=1)
-        # query i (at position past + i) may see key j when j <= past + i
-        mask = None
-        if past and T > 1:
-            mask = torch.arange(past + T, device=x.device) <= torch.arange(past, past + T, device=x.device)[:, None]
         att = None
         if return_attention:  # the plain path: softmax(q k^T / sqrt(hd)) v, weights kept
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(hd)  # (B, nh, T, T_keys)
-            if mask is None and not past:
-                mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
-            if mask is not None:
-                scores = scores.masked_fill(~mask, float("-inf"))
+            scores = scores.masked_fill(~causal_mask(T, x.device, past), float("-inf"))
             att = scores.softmax(dim=-1)
             y = self.attn_dropout(att) @ v  # (B, nh, T, hd)
         else:  # the fused path (flash / memory-efficient kernels where available)
+            # without a cache the kernel applies the causal mask itself; one new token may see every cached key
+            mask = causal_mask(T, x.device, past) if past and T > 1 else None
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=not past and T > 1,
                                                dropout_p=self.dropout if self.training else 0.0)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side again

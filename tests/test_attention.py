@@ -71,3 +71,13 @@ def test_multi_head_attention_cross_attention_and_shapes():
         MultiHeadAttention(10, 3)
     with pytest.raises(ValueError, match=r"\(B, T, 12\)"):
         mha(torch.randn(5, 12))
+
+
+def test_causal_mask_with_cached_positions():
+    """Query i of T new tokens, after `past` cached ones, sees keys 0..past + i; past = 0 is the square mask."""
+    expected = torch.tensor([[1, 1, 1, 0, 0],
+                             [1, 1, 1, 1, 0],
+                             [1, 1, 1, 1, 1]], dtype=torch.bool)
+    assert torch.equal(causal_mask(3, past=2), expected)
+    assert torch.equal(causal_mask(4), torch.ones(4, 4, dtype=torch.bool).tril())
+    assert torch.equal(causal_mask(2, past=3), causal_mask(5)[3:])  # the last rows of the full mask

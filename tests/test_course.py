@@ -121,3 +121,29 @@ def test_self_check_says_what_is_wrong(capsys):
     assert check([1, 2.0], (1, 2)) is True
     assert check(True, 1) is False  # a bool is not a count
     assert check("hamlet", "Hamlet") is False
+
+
+@pytest.mark.parametrize("answer, expected, sig_figs, ok", [
+    (0.00833, 1 / 120, 3, True),      # the rounded solution of notebook 01's first exercise
+    (0.0083, 1 / 120, 3, False),      # two figures where three were asked for
+    (0.00834, 1 / 120, 3, True),      # rounding an intermediate step moves the last digit by one
+    (0.00835, 1 / 120, 3, False),
+    (3.14, 3.14159, 3, True),
+    (2.72, 3.14159, 3, False),
+    (123_000, 123_456, 3, True),      # large numbers: the unit is 1,000
+    (0.5, 0.5, 2, True),
+    ([0.667, 0.333], [2 / 3, 1 / 3], 3, True),
+])
+def test_self_check_accepts_answers_to_the_asked_precision(answer, expected, sig_figs, ok, capsys):
+    from helpers.exercises import check
+
+    assert check(answer, expected, sig_figs=sig_figs) is ok
+    out = capsys.readouterr().out
+    assert ("Correct!" in out) is ok and f"{sig_figs} significant figures" in out
+
+
+def test_self_check_rejects_a_bad_precision():
+    from helpers.exercises import check
+
+    with pytest.raises(ValueError, match="sig_figs"):
+        check(1.0, 1.0, sig_figs=0)

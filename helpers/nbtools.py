@@ -166,6 +166,11 @@ def problems(path: Path, url: str | None = None) -> list[str]:
     if not any(c["cell_type"] == "markdown" and re.search(r"^#+ .*Glossary", _source(c), re.M)
                and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", _source(c)) for c in cells):
         found.append("no EN/JA glossary section ('## Glossary' with Japanese terms)")
+    for i, cell in enumerate(cells):
+        prose = re.sub(r"```.*?```|`[^`]*`", "", _source(cell), flags=re.S)  # code may double backslashes
+        if cell["cell_type"] == "markdown" and re.search(r"\\\\[A-Za-z]", prose):
+            found.append(f"markdown cell {i} has a doubled backslash before a LaTeX command (write \\text, not "
+                         "\\\\text: MathJax reads \\\\ as a line break)")
     if number is not None and number >= 1 and not any("# SELF-CHECK" in _source(c) for c in code):
         found.append("no self-check exercise (a code cell marked '# SELF-CHECK')")
 

@@ -58,8 +58,9 @@ def test_policy_accepts_a_good_notebook(tmp_path):
     (lambda nb: nb["cells"].pop(5), "no markdown cell before"),
     (lambda nb: nb["cells"][6].update(source="assert True"), "self-check"),
     (lambda nb: nb["cells"].pop(), "glossary"),
+    (lambda nb: nb["cells"][1].update(source="$P(w \\\\mid h)$"), "doubled backslash"),
 ], ids=["badge", "bootstrap", "order", "unrun", "error", "fast", "widget-state", "widget-view", "markdown",
-        "exercise", "glossary"])
+        "exercise", "glossary", "latex"])
 def test_policy_catches_each_breakage(tmp_path, breakage, expected):
     nb = _good_notebook()
     breakage(nb)
@@ -67,6 +68,14 @@ def test_policy_catches_each_breakage(tmp_path, breakage, expected):
     nbtools.save(nb, path)
     found = nbtools.problems(path)
     assert any(expected in p for p in found), found
+
+
+def test_doubled_backslashes_in_code_are_not_latex(tmp_path):
+    nb = _good_notebook()
+    nb["cells"][1]["source"] = "Split on `\\\\n`, as in\n```python\nre.split(r'\\\\s+', text)\n```\nand $P(w \\mid h)$."
+    path = tmp_path / "01_language_models.ipynb"
+    nbtools.save(nb, path)
+    assert nbtools.problems(path) == []
 
 
 def test_strip_removes_widgets_and_javascript_but_keeps_images():
@@ -132,3 +141,32 @@ def test_notebooks_are_valid_json_with_a_python_kernel():
         nb = json.loads(path.read_text(encoding="utf-8"))
         assert nb["nbformat"] == 4
         assert nb["metadata"]["kernelspec"]["language"] == "python"
+
+
+# Where lecture 3's notes get something wrong, the notebook that teaches the topic says so in a box
+# (COURSE.md, "Conventions"): the claim with its Japanese, then the computed output that settles it.
+LECTURE_BOX = "**The lecture notes say / what the numbers show**"
+LECTURE_BOXES = {  # notebook number -> how many of the lecture's claims it corrects
+    "02": 1,  # gradients vanish "because tanh is below 1"
+    "04": 1,  # the inner product "is" similarity
+    "05": 1,  # multi-query attention "lowers computation"
+    "06": 1,  # BatchNorm "cannot be applied" to varying lengths
+    "09": 1,  # BPE's second step: "'Aa' no longer exists", "'Ab': 2"
+    "10": 1,  # "more than one epoch overfits and degrades"
+    "11": 1,  # multi-query attention "lowers computation"
+    "12": 1,  # "random sampling picks from the likely tokens"
+    "13": 2,  # Gemini Ultra's 90% on MMLU; "MATH does not improve with scale"
+}
+
+
+@pytest.mark.parametrize("number", sorted(LECTURE_BOXES), ids=lambda n: f"notebook {n}")
+def test_lecture_notes_boxes_quote_the_claim_and_point_at_a_number(number):
+    path = next(p for p in NOTEBOOKS if p.name.startswith(number))
+    boxes = [nbtools._source(c) for c in nbtools.load(path)["cells"]
+             if c["cell_type"] == "markdown" and LECTURE_BOX in nbtools._source(c)]
+    assert len(boxes) >= LECTURE_BOXES[number], f"{path.name}: {len(boxes)} lecture-notes boxes"
+    for box in boxes:
+        assert "*The lecture notes say:*" in box and "*What the numbers show:*" in box, box[:200]
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", box.split("*What the numbers show:*")[0]), \
+            f"{path.name}: the claim needs its Japanese"
+        assert re.search(r"\d", box.split("*What the numbers show:*")[1]), f"{path.name}: the box quotes no number"

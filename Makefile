@@ -15,7 +15,7 @@ endif
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 LAB_ARGS ?=
 
-.PHONY: help install lab test lint unit nbtest e2e browser-deps notebooks sync-notebooks data tokenizer model bench clean
+.PHONY: help install lab slides test lint unit nbtest e2e browser-deps notebooks sync-notebooks data tokenizer model bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,6 +33,9 @@ install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install
 
 lab: install  ## open the course in JupyterLab (with the course's settings: no news toast)
 	$(PYTHON) make.py lab --no-install $(LAB_ARGS)
+
+slides: install  ## static reveal.js decks of every notebook in build/slides, with their scripts beside them (open offline)
+	$(PYTHON) -m helpers.slides
 
 test: install lint unit nbtest e2e  ## install, lint, unit tests, every notebook in fast mode, then the browser tests
 

@@ -38,6 +38,8 @@ COLAB_PACKAGES = [
 ]
 # Project dependencies the bootstrap cell deliberately leaves to Colab.
 COLAB_PREINSTALLED = {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab"}
+# Project dependencies Colab does not need: RISE slides run in JupyterLab, not in Colab's own front end.
+COLAB_NOT_NEEDED = {"jupyterlab-rise"}
 
 # Outputs that do not survive a clone (JupyterLab does not trust them) and are large.
 STRIPPED_MIME = ("application/vnd.jupyter.widget-view+json", "application/javascript")

@@ -117,7 +117,7 @@ def test_colab_cell_installs_every_dependency_colab_lacks_and_never_torch():
     names = {re.match(r'\s*"([A-Za-z0-9_.-]+)', line).group(1).lower()
              for line in deps.splitlines() if line.strip().startswith('"')}
     installed = {pip for _, pip in nbtools.COLAB_PACKAGES}
-    assert names <= installed | nbtools.COLAB_PREINSTALLED
+    assert names <= installed | nbtools.COLAB_PREINSTALLED | nbtools.COLAB_NOT_NEEDED
     assert not installed & {"torch", "numpy", "ipywidgets"}
 
 

@@ -1,0 +1,157 @@
+"""Classroom decks: slide metadata from each notebook's headings, and static reveal.js decks that open offline.
+
+A notebook is a deck without any hand-made metadata: its title cell and every ``## `` section start a slide,
+``### `` sub-sections start sub-slides (reveal.js's vertical slides), and everything else continues the slide
+above it. Optional depth (sections whose heading ends with ``(optional · 発展)``) and the Colab bootstrap cell
+are skipped, so the deck is the core path of lecture 3. ``python -m helpers.nbtools sync`` writes this
+metadata and the notebook policy checks that it is current.
+
+Two ways to present:
+
+- live, in ``make lab``: the RISE extension for JupyterLab (``jupyterlab-rise``) shows the open notebook as a
+  slideshow (the "Render as slideshow" button, or ``/rise/<notebook>`` in the address bar); cells run and widgets
+  work as in the notebook;
+- static, with the stored outputs: ``make slides`` (``python -m helpers.slides``) writes
+  ``build/slides/NN_name.slides.html`` with reveal.js, jQuery, require.js and MathJax copied beside them from the
+  npm registry (fetched once with ``npm pack`` into ``artifacts/npm``), so the decks open offline from disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OPTIONAL_MARK = "(optional · 発展)"
+BOOTSTRAP_MARKER = "# Colab bootstrap"
+RISE_SETTINGS = {"scroll": True, "transition": "none", "enable_chalkboard": False}
+
+# The scripts a static deck loads, as npm packages (name, version) and the file inside each that the page uses.
+VENDOR = {
+    "reveal.js": ("reveal.js", "4.6.1"),
+    "jquery": ("jquery", "2.2.4"),
+    "requirejs": ("requirejs", "2.3.6"),
+    "mathjax": ("mathjax", "2.7.7"),
+}
+NPM_CACHE = REPO_ROOT / "artifacts" / "npm"
+OUT_DIR = REPO_ROOT / "build" / "slides"
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def slide_types(nb: dict) -> list[str]:
+    """One RISE/reveal.js slide type per cell: "slide", "subslide", "skip" or "-" (continue the slide above)."""
+    types, optional = [], False
+    for i, cell in enumerate(nb["cells"]):
+        text = _source(cell)
+        heading = text.splitlines()[0] if cell["cell_type"] == "markdown" and text else ""
+        if heading.startswith("## "):
+            optional = OPTIONAL_MARK in heading
+            types.append("skip" if optional else "slide")
+        elif i == 0:
+            types.append("slide")
+        elif optional or (cell["cell_type"] == "code" and text.startswith(BOOTSTRAP_MARKER)):
+            types.append("skip")
+        elif heading.startswith("### "):
+            types.append("subslide")
+        else:
+            types.append("-")
+    return types
+
+
+def apply_slide_metadata(nb: dict) -> bool:
+    """Write the slide type of every cell and the deck's RISE settings into ``nb``; True if anything changed."""
+    changed = nb.setdefault("metadata", {}).get("rise") != RISE_SETTINGS
+    nb["metadata"]["rise"] = dict(RISE_SETTINGS)
+    for cell, kind in zip(nb["cells"], slide_types(nb), strict=True):
+        meta = cell.setdefault("metadata", {})
+        if meta.get("slideshow") != {"slide_type": kind}:
+            meta["slideshow"] = {"slide_type": kind}
+            changed = True
+    return changed
+
+
+def slide_metadata_problems(nb: dict) -> list[str]:
+    """What differs from the derived slide metadata (empty when the notebook is a current deck)."""
+    found = []
+    if nb.get("metadata", {}).get("rise") != RISE_SETTINGS:
+        found.append("the notebook's RISE settings are missing or old (run `make sync-notebooks`)")
+    for i, (cell, kind) in enumerate(zip(nb["cells"], slide_types(nb), strict=True)):
+        if cell.get("metadata", {}).get("slideshow") != {"slide_type": kind}:
+            found.append(f"cell {i} is not marked as slide type {kind!r} (run `make sync-notebooks`)")
+            break
+    return found
+
+
+def fetch_vendor(dest: Path, cache: Path = NPM_CACHE) -> None:
+    """Unpack the npm packages in ``VENDOR`` into ``dest/<name>/``, fetching each tarball once with ``npm pack``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    for folder, (package, version) in VENDOR.items():
+        tarball = cache / f"{package}-{version}.tgz"
+        if not tarball.exists():
+            npm = shutil.which("npm")
+            if npm is None:
+                raise RuntimeError(f"static decks need {package} {version} from the npm registry and npm is not "
+                                   f"installed: install Node.js, or put {tarball.name} in {cache}")
+            subprocess.run([npm, "pack", "--silent", f"{package}@{version}"], cwd=cache, check=True,
+                           stdout=subprocess.DEVNULL)
+        target = dest / folder
+        if (target / "package.json").exists():
+            continue
+        with tarfile.open(tarball) as tar:
+            members = [m for m in tar.getmembers() if m.name.startswith("package/") and m.isreg()]
+            for m in members:
+                m.name = m.name.removeprefix("package/")
+            tar.extractall(target, members=members)  # noqa: S202  (a package we fetched from the registry)
+    # nbconvert's template imports mermaid from a CDN; the course has no diagrams, so a local no-op stands in.
+    (dest / "no-mermaid.mjs").write_text("export default { initialize() {} };\n", encoding="utf-8")
+
+
+def build_deck(notebook: Path, out_dir: Path = OUT_DIR) -> Path:
+    """Write ``out_dir/<name>.slides.html`` from the notebook's stored outputs; scripts come from ``out_dir/vendor``."""
+    import nbformat
+    from nbconvert import SlidesExporter
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    apply_slide_metadata(nb)  # the deck follows the headings even if the notebook was not synced
+    exporter = SlidesExporter()
+    exporter.reveal_url_prefix = "vendor/reveal.js"
+    exporter.reveal_theme = "white"
+    exporter.reveal_scroll = True
+    exporter.jquery_url = "vendor/jquery/dist/jquery.min.js"
+    exporter.require_js_url = "vendor/requirejs/require.js"
+    exporter.mathjax_url = "vendor/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+    exporter.mermaid_js_url = "./vendor/no-mermaid.mjs"
+    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{notebook.stem}.slides.html"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write static reveal.js decks of the notebooks into build/slides.")
+    parser.add_argument("notebooks", nargs="*", help="notebook files (default: every notebook in notebooks/)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    args = parser.parse_args(argv)
+    notebooks = [Path(n) for n in args.notebooks] or sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    try:
+        fetch_vendor(args.out / "vendor")
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        print(f"make slides: {err}", file=sys.stderr)
+        return 1
+    for notebook in notebooks:
+        print(f"wrote {build_deck(notebook, args.out)}")
+    print(f"open {args.out / notebooks[0].stem}.slides.html in a browser (works offline)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,10 +5,17 @@ The course GPT (``helpers.gpt``) already runs multi-head (MHA, ``n_kv_head == n_
 
 >>> gqa = mha_to_gqa(model, n_kv_head=2)              # Ainslie et al. 2023: mean-pool the K/V heads of each group
 >>> kv_parameters(model.config)                       # weights and biases that make keys and values
+>>> attention_flops(model.config, seq_len=128)        # FLOPs of one attention layer, part by part
 >>> model, losses = train_steps(model, train_ids, steps=200)   # a short AdamW run (warmup + cosine)
 
 In ``c_attn`` (one Linear) the output rows are the queries (n_head * head_dim), then the keys, then the values
 (n_kv_head * head_dim each); query head h uses key/value head h // (n_head // n_kv_head).
+
+What sharing saves and what it does not: fewer K/V heads shrink the K/V projection weights (``kv_parameters``)
+and the KV cache (``helpers.gpt.kv_cache_bytes``), so less memory and fewer bytes read per decoding step. The
+attention arithmetic itself, q k^T and weights @ v, is still done once per *query* head (the shared K/V heads
+are read by every query head of their group), so its FLOPs are the same for MHA, GQA and MQA
+(``attention_flops``).
 """
 
 from __future__ import annotations
@@ -38,6 +45,35 @@ def torch_has_enable_gqa() -> bool:
 def kv_parameters(cfg: GPTConfig) -> int:
     """Parameters that make keys and values, over all layers: 2 * n_layer * n_kv_head * head_dim * (n_embd + bias)."""
     return 2 * cfg.n_layer * cfg.n_kv_head * cfg.head_dim * (cfg.n_embd + int(cfg.bias))
+
+
+def attention_flops(cfg: GPTConfig, seq_len: int, new_tokens: int | None = None) -> dict[str, int]:
+    """Floating-point operations (FLOPs: one multiply-add counts 2) of one attention layer, part by part.
+
+    ``new_tokens`` queries (default ``seq_len``: the whole sequence read at once; 1: one decoding step with a KV
+    cache) attend over ``seq_len`` keys. Counted as dense matrix products, the way plain attention computes them
+    (every query against every key, the causal mask applied afterwards), for batch 1:
+
+    - ``"q projection"``: 2 * new_tokens * n_embd * (n_head * head_dim)
+    - ``"k/v projections"``: 2 * new_tokens * n_embd * (2 * n_kv_head * head_dim): the only part sharing shrinks
+    - ``"q k^T and weights @ v"``: 2 * 2 * n_head * new_tokens * seq_len * head_dim: per *query* head, so
+      the same for MHA, GQA and MQA
+    - ``"output projection"``: 2 * new_tokens * n_embd * n_embd
+    - ``"total"``: the sum (biases, softmax and scaling are left out: they are small).
+    """
+    for name, value in (("seq_len", seq_len), ("new_tokens", new_tokens)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    t = seq_len if new_tokens is None else new_tokens
+    if t > seq_len:
+        raise ValueError(f"new_tokens ({t}) cannot exceed seq_len ({seq_len}): the new tokens are part of the sequence")
+    C, hd, nh, nkv = cfg.n_embd, cfg.head_dim, cfg.n_head, cfg.n_kv_head
+    flops = {"q projection": 2 * t * C * nh * hd,
+             "k/v projections": 2 * t * C * 2 * nkv * hd,
+             "q k^T and weights @ v": 2 * 2 * nh * t * seq_len * hd,
+             "output projection": 2 * t * C * C}
+    flops["total"] = sum(flops.values())
+    return flops
 
 
 def pool_heads(w: torch.Tensor, n_from: int, n_to: int, how: str = "mean") -> torch.Tensor:

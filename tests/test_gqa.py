@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from helpers.course import set_threads
-from helpers.gpt import GPT, GPTConfig
-from helpers.gqa import kv_parameters, mha_to_gqa, pool_heads, torch_has_enable_gqa, train_steps
+from helpers.gpt import GPT, GPTConfig, KVCache
+from helpers.gqa import attention_flops, kv_parameters, mha_to_gqa, pool_heads, torch_has_enable_gqa, train_steps
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -96,6 +96,47 @@ def test_kv_parameters_counts_real_tensors():
         assert kv_parameters(model.config) == counted
     no_bias = GPTConfig(vocab_size=97, block_size=16, n_layer=2, n_head=6, n_kv_head=2, n_embd=48, bias=False)
     assert kv_parameters(no_bias) == 2 * 2 * 2 * 8 * 48
+
+
+def _counted_flops(attn, x, cache=None):
+    """FLOPs of one attention layer as PyTorch's own FlopCounterMode counts them, per operator (plain math
+    kernel, so that q k^T and weights @ v appear as batched matrix products)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        attn(x, cache=cache)
+    return {str(op).split(".")[-1]: n for op, n in counter.get_flop_counts()["Global"].items()}
+
+
+@pytest.mark.parametrize("n_kv", [6, 3, 2, 1])
+def test_attention_flops_match_torch_flop_counter(n_kv):
+    """attention_flops against torch.utils.flop_counter (a reference nobody here wrote): the projections are the
+    addmm FLOPs, q k^T and weights @ v the bmm FLOPs; the latter do not change with the number of K/V heads."""
+    model = small(n_kv_head=n_kv)
+    counted = _counted_flops(model.h[0].attn, torch.randn(1, 12, 48))
+    ours = attention_flops(model.config, 12)
+    assert counted["bmm"] == ours["q k^T and weights @ v"] == 2 * 2 * 6 * 12 * 12 * 8  # the same for every n_kv
+    assert counted["addmm"] == ours["q projection"] + ours["k/v projections"] + ours["output projection"]
+    assert ours["k/v projections"] == 2 * 12 * 48 * 2 * n_kv * 8
+    assert ours["total"] == counted["bmm"] + counted["addmm"]
+    # one decoding step with 11 tokens cached: one query against 12 keys
+    cache = KVCache()
+    with torch.no_grad():
+        model.h[0].attn(torch.randn(1, 11, 48), cache=cache)
+    step = _counted_flops(model.h[0].attn, torch.randn(1, 1, 48), cache=cache)
+    ours_step = attention_flops(model.config, 12, new_tokens=1)
+    assert step["bmm"] == ours_step["q k^T and weights @ v"] == 2 * 2 * 6 * 1 * 12 * 8
+    assert step["addmm"] == ours_step["total"] - ours_step["q k^T and weights @ v"]
+
+
+def test_attention_flops_input_checks():
+    cfg = small().config
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="seq_len"):
+            attention_flops(cfg, bad)
+    with pytest.raises(ValueError, match="cannot exceed"):
+        attention_flops(cfg, 4, new_tokens=5)
 
 
 @pytest.mark.skipif(not torch_has_enable_gqa(), reason="this torch has no enable_gqa")

@@ -8,8 +8,9 @@
   temperature (温度: the logits are divided by it), top-k (Fan et al. 2018: keep the k most likely tokens) and
   top-p, the nucleus (Holtzman et al. 2020: keep the smallest set of most likely tokens whose probability
   reaches p) (top-k / top-p サンプリング).
-- ``token_log_probs``: how likely the model finds a given continuation; ``repeated_ngram_rate`` and
-  ``distinct_n``: how repetitive or varied texts are.
+- ``token_log_probs`` and ``token_ranks``: how likely the model finds a given continuation, and where each of
+  its tokens ranked (inside the top k? inside the top-p nucleus?); ``repeated_ngram_rate`` and ``distinct_n``:
+  how repetitive or varied texts are.
 - ``draw_next_token_chart``, ``draw_beam_tree`` (pure drawing functions) and ``SamplingExplorer`` (ipywidgets
   sliders for temperature, top-k and top-p; works with ipywidgets 7.7 and 8).
 
@@ -328,12 +329,8 @@ def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1
 
 # ----- scoring and text statistics ----------------------------------------------------------------------------
 @torch.no_grad()
-def token_log_probs(model, prompt, continuations) -> torch.Tensor:
-    """log P(token | everything before it) for each token of each continuation, as generation saw it.
-
-    continuations: (N, L) ids, or a list of N equal-length lists. Returns (N, L) log-probabilities. Each token is
-    predicted from at most the last ``block_size`` tokens before it (the same sliding window as generation).
-    """
+def _continuation_log_probs(model, prompt, continuations) -> tuple[torch.Tensor, torch.Tensor]:
+    """(continuations (N, L) on the model's device, log-probabilities (N, L, vocab) of every next token)."""
     ids = check_prompt(prompt, _vocab_size(model))
     cont = torch.as_tensor(continuations, dtype=torch.long)
     if cont.dim() != 2:
@@ -343,13 +340,39 @@ def token_log_probs(model, prompt, continuations) -> torch.Tensor:
     full = torch.cat([torch.tensor([ids] * N), cont], dim=1).to(device)  # (N, P + L)
     P, bs = len(ids), model.config.block_size
     if L == 0:
-        return torch.zeros(N, 0)
+        return cont.to(device), torch.zeros(N, 0, _vocab_size(model), device=device)
     if P + L - 1 <= bs:  # one forward pass sees everything
         logits, _ = model(full[:, :-1])  # (N, P + L - 1, V)
         logp = logits[:, P - 1:].float().log_softmax(dim=-1)  # (N, L, V)
     else:  # token by token, each with its own window of the last block_size tokens
         logp = torch.stack([next_token_logits(model, full[:, :P + t]).log_softmax(-1) for t in range(L)], dim=1)
-    return logp.gather(-1, cont.to(device)[..., None])[..., 0].cpu()  # (N, L)
+    return cont.to(device), logp
+
+
+def token_log_probs(model, prompt, continuations) -> torch.Tensor:
+    """log P(token | everything before it) for each token of each continuation, as generation saw it.
+
+    continuations: (N, L) ids, or a list of N equal-length lists. Returns (N, L) log-probabilities. Each token is
+    predicted from at most the last ``block_size`` tokens before it (the same sliding window as generation).
+    """
+    cont, logp = _continuation_log_probs(model, prompt, continuations)
+    return logp.gather(-1, cont[..., None])[..., 0].cpu()  # (N, L)
+
+
+def token_ranks(model, prompt, continuations) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where each token of each continuation sat in the model's next-token distribution when it was chosen.
+
+    Same inputs as ``token_log_probs``. Returns two (N, L) tensors: ``rank`` (1 = the most likely token; a token
+    outside the top k has rank > k) and ``mass_above``, the probability of the tokens strictly more likely than
+    it. A token lies inside the top-p nucleus when ``mass_above < p`` (the rule of ``filter_logits``, up to exact
+    ties), so ``(mass_above >= p).float().mean()`` is the share of tokens drawn from outside the nucleus.
+    """
+    cont, logp = _continuation_log_probs(model, prompt, continuations)
+    chosen = logp.gather(-1, cont[..., None])  # (N, L, 1)
+    above = logp > chosen  # (N, L, V): strictly more likely tokens
+    rank = above.sum(-1) + 1
+    mass_above = (logp.exp() * above).sum(-1)
+    return rank.cpu(), mass_above.cpu()
 
 
 def _ngrams(ids, n: int) -> list[tuple[int, ...]]:
@@ -367,14 +390,30 @@ def repeated_ngram_rate(ids, n: int = 4) -> float:
     return 0.0 if not grams else 1.0 - len(set(grams)) / len(grams)
 
 
-def distinct_n(texts, n: int = 2) -> float:
-    """Distinct-n (Li et al. 2016): distinct n-grams / all n-grams, pooled over a list of token-id lists."""
+DISTINCT_DENOMINATORS = ("tokens", "ngrams")
+
+
+def distinct_n(texts, n: int = 2, denominator: str = "ngrams") -> float:
+    """Distinct-n: the number of distinct n-grams over all the texts (a list of token-id lists), divided by
+
+    - ``denominator="tokens"``: the total number of tokens, as Li et al. (2016) define it ("the number of
+      distinct unigrams and bigrams ... scaled by total number of generated tokens"; notebook 12 uses this);
+    - ``denominator="ngrams"`` (the default, kept for notebook 13's per-text diversity score): the total number
+      of n-grams, L - n + 1 per text of L tokens, so that a text with no repeated n-gram scores exactly 1.
+
+    The two are equal for n = 1; for n > 1 the "ngrams" value is larger by the factor
+    tokens / (tokens - (n - 1) x number of texts): 64 / 63 for one text of 64 tokens and n = 2.
+    """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    grams = [g for ids in texts for g in _ngrams(list(ids), n)]
+    if denominator not in DISTINCT_DENOMINATORS:
+        raise ValueError(f"denominator must be one of {DISTINCT_DENOMINATORS}, got {denominator!r}")
+    texts = [list(ids) for ids in texts]
+    grams = [g for ids in texts for g in _ngrams(ids, n)]
     if not grams:
         raise ValueError(f"no {n}-grams: the texts are all shorter than {n} tokens")
-    return len(set(grams)) / len(grams)
+    total = sum(len(ids) for ids in texts) if denominator == "tokens" else len(grams)
+    return len(set(grams)) / total
 
 
 # ----- drawing ------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from helpers.decoding import (  # noqa: E402
     sample,
     sample_batch,
     token_log_probs,
+    token_ranks,
 )
 from helpers.tokenizer import BPETokenizer  # noqa: E402
 
@@ -214,6 +215,31 @@ def test_generation_past_the_context_window_crops_to_the_last_block_size_tokens(
     torch.testing.assert_close(short, lp[:, :5], atol=1e-5, rtol=0)
 
 
+def test_token_ranks_against_a_token_by_token_count(gpt):
+    """rank and mass_above from one forward pass (and from the sliding-window path) equal a direct count on the
+    next-token distribution at each position; greedy's tokens rank first; top-p samples never leave the nucleus."""
+    model, tok = gpt
+    bs = model.config.block_size
+    ids = tok.encode("To be, or not to be, that is the question. " * 20)[: bs + 30]
+    P = bs - 4
+    for cont in (ids[P:P + 4], ids[P:bs + 6]):  # fits the window; longer than the window
+        rank, above = token_ranks(model, ids[:P], [cont])
+        for t, token in enumerate(cont):
+            probs = next_token_logits(model, torch.tensor([ids[:P + t]]))[0].softmax(-1)
+            more = probs > probs[token]
+            assert int(rank[0, t]) == int(more.sum()) + 1
+            assert float(above[0, t]) == pytest.approx(float(probs[more].sum()), abs=1e-5)
+    prompt = tok.encode(PROMPTS[0])
+    rank, _ = token_ranks(model, prompt, [greedy(model, prompt, 12)])
+    assert rank.eq(1).all()
+    samples = sample_batch(model, prompt, 20, 6, top_p=0.6, generator=torch.Generator().manual_seed(0))
+    _, above = token_ranks(model, prompt, samples)
+    assert (above < 0.6).all(), float(above.max())
+    plain = sample_batch(model, prompt, 20, 6, generator=torch.Generator().manual_seed(0))
+    assert (token_ranks(model, prompt, plain)[1] >= 0.6).any()  # plain sampling does reach beyond it
+    assert token_ranks(model, prompt, [[]])[0].shape == (1, 0)
+
+
 def test_kv_cache_gives_the_same_tokens_as_recomputing(gpt):
     """Greedy, sampling and beam search with and without the KV cache, inside and beyond the context window."""
     model, tok = gpt
@@ -286,6 +312,20 @@ def test_repetition_and_diversity_statistics():
     assert distinct_n([[1, 2, 3], [1, 2, 3]], n=1) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="no 3-grams"):
         distinct_n([[1, 2]], n=3)
+    with pytest.raises(ValueError, match="denominator"):
+        distinct_n([[1, 2]], n=1, denominator="words")
+
+
+def test_distinct_n_over_tokens_is_li_et_al_2016():
+    """Li et al. (2016): distinct n-grams scaled by the total number of generated tokens (not of n-grams)."""
+    texts = [[1, 2, 3], [1, 2, 4]]  # bigrams 12 23 12 24: 3 distinct; 6 tokens, 4 bigrams
+    assert distinct_n(texts, n=2, denominator="tokens") == pytest.approx(3 / 6)
+    assert distinct_n(texts, n=2, denominator="ngrams") == pytest.approx(3 / 4)
+    for n in (1, 2, 3):  # the two differ by tokens / n-grams, (n - 1) tokens per text
+        d_tok, d_gram = distinct_n(texts, n, "tokens"), distinct_n(texts, n, "ngrams")
+        assert d_gram == pytest.approx(d_tok * 6 / (6 - (n - 1) * 2))
+    one = list(range(64))  # one text of 64 tokens, no repeats
+    assert distinct_n([one], 2) == 1.0 and distinct_n([one], 2, "tokens") == pytest.approx(63 / 64)
 
 
 # ----- drawing and the explorer -------------------------------------------------------------------------------

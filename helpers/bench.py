@@ -12,8 +12,9 @@
   course model from a 1-token prompt for 127 new tokens (all its 128-token window allows) and for 256 (past the
   window, where learned positions force a full re-read every step), and the same architecture with a 320-token
   window (random weights: speed does not depend on them) for 256 new tokens after a 64-token prompt. Both paths
-  must give the same tokens. A cached step reads every weight to compute one token, so it is bound by memory
-  bandwidth; the uncached step's cost grows with the context, so the ratio grows with the length.
+  must give the same tokens. A cached step costs nearly the same at every length (one token's arithmetic, but
+  every weight read and dozens of small operations, each with a fixed overhead on a CPU); the uncached step's
+  cost grows with the context, so the ratio grows with the length.
 
 The machines are shared and noisy: every figure is a median over repeats, and the two
 implementations run alternately, so their ratio is more trustworthy than either number.

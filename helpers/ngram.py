@@ -1,7 +1,7 @@
 """n-gram language models by counting (notebook 01): smoothing, perplexity, sampling, sparsity.
 
 An n-gram model predicts the next word from the ``n - 1`` words before it, with probabilities read off counts
-made on a training text. Two smoothings, both giving a proper distribution over the whole vocabulary (the
+made on a training text. Three smoothings, each giving a proper distribution over the whole vocabulary (the
 probabilities of every possible next word add up to 1, so perplexity means something):
 
 - ``"add-k"``: ``P(w | h) = (c(h w) + k) / (c(h) + k V)``: pretend every n-gram was seen ``k`` more times.
@@ -9,6 +9,14 @@ probabilities of every possible next word add up to 1, so perplexity means somet
   uniform distribution ``1 / V``: ``P(w | h) = (c(h w) + T(h) P(w | h')) / (c(h) + T(h))``, where ``h'`` drops the
   oldest word of ``h`` and ``T(h)`` is the number of different words seen after ``h``. A history followed by many
   different words leaves more weight to the shorter history; an unseen history uses the shorter one entirely.
+- ``"kneser-ney"``: interpolated Kneser-Ney (Kneser & Ney 1995; in the interpolated form of Chen & Goodman 1998),
+  the standard n-gram baseline. Subtract a discount ``D`` from every seen count and give the freed mass to the
+  shorter history: ``P(w | h) = max(c(h w) - D, 0) / c(h) + D N1+(h .) / c(h) * P(w | h')``, where
+  ``N1+(h .)`` is the number of different words seen after ``h``. The shorter histories do not use raw counts but
+  **continuation counts** ``N1+(. h' w)``, the number of different words seen *before* ``h' w``: a word that is
+  frequent but only ever follows one word (*Francisco* after *San*) is a poor guess after a new history. The
+  recursion ends at the uniform ``1 / V``. ``D`` is estimated for each order from the counts of counts,
+  ``D = n1 / (n1 + 2 n2)`` (Ney, Essen & Kneser 1994), or given.
 
 >>> from helpers.ngram import NGramLM
 >>> from helpers.words import Vocab, words
@@ -31,7 +39,7 @@ from collections.abc import Sequence
 
 from helpers.words import Vocab
 
-SMOOTHINGS = ("add-k", "interpolation")
+SMOOTHINGS = ("add-k", "interpolation", "kneser-ney")
 
 
 class NGramLM:
@@ -39,12 +47,17 @@ class NGramLM:
 
     ``n``: the order (1 = unigram, 2 = bigram, ...). ``vocab``: a ``helpers.words.Vocab`` (to accept words and
     decode samples) or the vocabulary size ``V`` (ids only). ``smoothing``: ``"interpolation"`` (Witten-Bell,
-    the default) or ``"add-k"`` with ``k > 0``.
+    the default), ``"add-k"`` with ``k > 0``, or ``"kneser-ney"`` (interpolated Kneser-Ney) with ``discount``:
+    ``None`` (the default) estimates one discount per order from the counts, ``D = n1 / (n1 + 2 n2)``; a number
+    in (0, 1] uses it at every order; a sequence of ``n`` numbers in [0, 1] gives the discount of each order
+    1 .. n (a discount of 0 at order 1 ends the recursion at the continuation unigram, without the uniform
+    distribution, as NLTK's ``KneserNeyInterpolated`` does; words never seen after another word then get 0).
 
     After ``fit(tokens)``, ``counts[m]`` maps each m-gram (a tuple of m ids) to its count, for m = 1 .. n.
     """
 
-    def __init__(self, n: int, vocab: Vocab | int, smoothing: str = "interpolation", k: float = 1.0):
+    def __init__(self, n: int, vocab: Vocab | int, smoothing: str = "interpolation", k: float = 1.0,
+                 discount: float | Sequence[float] | None = None):
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"the order n must be an integer >= 1, got {n!r}")
         if smoothing not in SMOOTHINGS:
@@ -58,10 +71,13 @@ class NGramLM:
         else:
             raise ValueError(f"vocab must be a helpers.words.Vocab or a vocabulary size >= 1, got {vocab!r}")
         self.n, self.smoothing, self.k = n, smoothing, float(k)
+        self.discount = _check_discount(discount, n)
         self.counts: list[dict[tuple, int]] = []
         self._types: list[dict[tuple, int]] = []  # T(h): how many different words followed history h
         self._end: tuple = ()  # the last n - 1 tokens of the training text
         self._size = 0  # the number of training tokens
+        self._continuation: dict[int, tuple[dict, dict, dict]] = {}  # Kneser-Ney tables, built when first needed
+        self._discounts: list[float] | None = None
 
     def __repr__(self) -> str:
         state = f"{self._size:,} training tokens" if self.counts else "not fitted"
@@ -80,20 +96,26 @@ class NGramLM:
             self._types.append(dict(Counter(g[:-1] for g in grams)))  # T(h): different words seen after h
         self._size = len(ids)
         self._end = tuple(ids[max(0, len(ids) - self.n + 1):]) if self.n > 1 else ()  # nothing follows these
+        self._continuation, self._discounts = {}, None
         return self
 
-    def truncated(self, n: int, smoothing: str | None = None, k: float | None = None) -> NGramLM:
+    def truncated(self, n: int, smoothing: str | None = None, k: float | None = None,
+                  discount: float | Sequence[float] | None = None) -> NGramLM:
         """The same counts as a model of lower order ``n`` (and, if given, another smoothing): no re-counting.
 
         A table of 5-gram counts holds the 1- to 4-gram counts too, so one ``fit`` serves every order.
+        A single Kneser-Ney ``discount`` is inherited; per-order discounts are not (``None`` estimates them again
+        for the new top order).
         """
         self._check_fitted()
         if not isinstance(n, int) or not 1 <= n <= self.n:
             raise ValueError(f"can only lower the order to 1 .. {self.n}, got {n!r}")
         lower = NGramLM(n, self.vocab if self.vocab is not None else self.V,
-                        self.smoothing if smoothing is None else smoothing, self.k if k is None else k)
+                        self.smoothing if smoothing is None else smoothing, self.k if k is None else k,
+                        discount if discount is not None or isinstance(self.discount, list) else self.discount)
         lower.counts, lower._types, lower._size = self.counts[: n + 1], self._types[: n + 1], self._size
         lower._end = self._end[max(0, len(self._end) - n + 1):] if n > 1 else ()
+        lower._continuation = self._continuation  # continuation counts of order m < n do not depend on n: shared
         return lower
 
     def count(self, *gram) -> int:
@@ -142,6 +164,8 @@ class NGramLM:
     def _prob(self, w: int, h: tuple) -> float:
         if self.smoothing == "add-k":
             return (self.counts[len(h) + 1].get(h + (w,), 0) + self.k) / (self._total(h) + self.k * self.V)
+        if self.smoothing == "kneser-ney":
+            return self._prob_kn(w, h)
         p = 1.0 / self.V  # order 0: uniform over the vocabulary
         for m in range(1, len(h) + 2):  # interpolate upwards: unigram, bigram, ..., up to the full history
             hist = h[len(h) - m + 1:] if m > 1 else ()
@@ -150,6 +174,65 @@ class NGramLM:
                 break
             types = self._types[m][hist]
             p = (self.counts[m].get(hist + (w,), 0) + types * p) / (total + types)
+        return p
+
+    # ----- Kneser-Ney ------------------------------------------------------------------------------------------
+    def continuation_counts(self, m: int) -> tuple[dict, dict, dict]:
+        """Kneser-Ney's tables for order ``m`` < n, built from the (m+1)-gram counts (once, then kept).
+
+        Returns ``(cc, total, types)``: ``cc[g]`` = N1+(. g), the number of different words seen right before the
+        m-gram ``g``; for each history ``h`` of m - 1 ids, ``total[h]`` = sum of ``cc[h + (w,)]`` over w and
+        ``types[h]`` = the number of words w with ``cc[h + (w,)] > 0``.
+        """
+        self._check_fitted()
+        if not isinstance(m, int) or not 1 <= m < self.n:
+            raise ValueError(f"continuation counts exist for orders 1 .. {self.n - 1}, got {m!r}")
+        if m not in self._continuation:
+            cc = Counter(g[1:] for g in self.counts[m + 1])  # each (m+1)-gram type adds 1 to its last m words
+            total: Counter = Counter()
+            types: Counter = Counter()
+            for g, c in cc.items():
+                total[g[:-1]] += c
+                types[g[:-1]] += 1
+            self._continuation[m] = (dict(cc), dict(total), dict(types))
+        return self._continuation[m]
+
+    @property
+    def discounts(self) -> list[float]:
+        """Kneser-Ney's discount for each order 1 .. n (estimated from the counts of counts unless given)."""
+        self._check_fitted()
+        if self._discounts is None:
+            if isinstance(self.discount, list):
+                self._discounts = list(self.discount)
+            elif self.discount is not None:
+                self._discounts = [self.discount] * self.n
+            else:  # D = n1 / (n1 + 2 n2) over the counts each order uses (raw at the top, continuation below)
+                self._discounts = []
+                for m in range(1, self.n + 1):
+                    used = self.counts[m] if m == self.n else self.continuation_counts(m)[0]
+                    n1 = sum(c == 1 for c in used.values())
+                    n2 = sum(c == 2 for c in used.values())
+                    self._discounts.append(n1 / (n1 + 2 * n2) if n1 > 0 else 0.5)  # no singletons: a middle value
+        return self._discounts
+
+    def _prob_kn(self, w: int, h: tuple) -> float:
+        discounts = self.discounts
+        p = 1.0 / self.V  # order 0: uniform over the vocabulary
+        for m in range(1, len(h) + 2):  # unigram, bigram, ..., up to the full history
+            hist = h[len(h) - m + 1:] if m > 1 else ()
+            if m == self.n:  # the model's own order: raw counts
+                total = self._total(hist)
+                if total == 0:  # history never seen (with a follower): keep the shorter history's estimate
+                    continue
+                count, types = self.counts[m].get(hist + (w,), 0), self._types[m][hist]
+            else:  # shorter histories: continuation counts
+                cc, totals, all_types = self.continuation_counts(m)
+                total = totals.get(hist, 0)
+                if total == 0:  # never seen after another word: this order has nothing to add
+                    continue
+                count, types = cc.get(hist + (w,), 0), all_types[hist]
+            d = discounts[m - 1]
+            p = (max(count - d, 0.0) + d * types * p) / total
         return p
 
     def perplexity(self, tokens: Sequence, start: int = 0) -> float:
@@ -198,6 +281,20 @@ class NGramLM:
         if tokens and not 0 <= min(tokens) <= max(tokens) < self.V:
             raise ValueError(f"ids must lie in 0 .. {self.V - 1}, got {min(tokens)} .. {max(tokens)}")
         return tokens
+
+
+def _check_discount(discount, n: int) -> float | list[float] | None:
+    """None, one number in (0, 1], or n numbers in [0, 1] (one per order): Kneser-Ney's discount(s)."""
+    if discount is None:
+        return None
+    if isinstance(discount, numbers.Real):
+        if not 0 < discount <= 1:
+            raise ValueError(f"the Kneser-Ney discount must lie in (0, 1], got {discount}")
+        return float(discount)
+    values = list(discount)
+    if len(values) != n or not all(isinstance(d, numbers.Real) and 0 <= d <= 1 for d in values):
+        raise ValueError(f"give one discount per order 1 .. {n}, each in [0, 1], got {discount!r}")
+    return [float(d) for d in values]
 
 
 def unseen_ngram_share(train: Sequence, valid: Sequence, n: int) -> float:

@@ -1,4 +1,5 @@
-"""n-gram language models (notebook 01): proper distributions, perplexity by hand, sparsity, errors."""
+"""n-gram language models (notebook 01): proper distributions, perplexity by hand, Kneser-Ney by hand and against
+NLTK, sparsity, errors."""
 
 import math
 import random
@@ -16,7 +17,7 @@ def vocab():
     return Vocab.build(TEXT, min_count=1)
 
 
-@pytest.mark.parametrize("smoothing", ["interpolation", "add-k"])
+@pytest.mark.parametrize("smoothing", ["interpolation", "add-k", "kneser-ney"])
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 def test_probabilities_sum_to_one_for_every_history(vocab, smoothing, n):
     lm = NGramLM(n, vocab, smoothing=smoothing, k=0.5).fit(TEXT)
@@ -29,6 +30,76 @@ def test_probabilities_sum_to_one_for_every_history(vocab, smoothing, n):
         assert all(p > 0 for p in dist)  # smoothing: no word is impossible
         assert math.isclose(sum(dist), 1.0, rel_tol=1e-9), (h, sum(dist))
         assert math.isclose(lm.prob("cat", h), dist[vocab.stoi["cat"]])
+
+
+@pytest.mark.parametrize("discount", [0.1, 0.5, 1.0, "per order"])
+@pytest.mark.parametrize("n", [2, 3])
+def test_kneser_ney_sums_to_one_with_any_discount(vocab, discount, n):
+    if discount == "per order":
+        discount = [0.3, 0.9, 0.6][:n]
+    lm = NGramLM(n, vocab, smoothing="kneser-ney", discount=discount).fit(TEXT)
+    for h in [(), ("the",), ("sat", "on"), ("on", "the"), (".", "the"), ("zebra",), ("log", "cat")]:
+        dist = lm.distribution(h)
+        assert all(p > 0 for p in dist)
+        assert math.isclose(sum(dist), 1.0, rel_tol=1e-9), (h, sum(dist))
+
+
+def test_kneser_ney_by_hand_on_a_tiny_corpus():
+    # ids: a=0 b=1 c=2, V=3, text a b a b c a b. Bigram counts: ab 3, ba 1, bc 1, ca 1.
+    # Continuation counts N1+(. w): a follows b and c -> 2; b follows a -> 1; c follows b -> 1; 4 bigram types.
+    # With D = 0.5: P_cont(w) = (max(N1+(. w) - D, 0) + D * 3 * 1/3) / 4.
+    lm = NGramLM(2, 3, smoothing="kneser-ney", discount=0.5).fit([0, 1, 0, 1, 2, 0, 1])
+    p_cont = [(2 - 0.5 + 0.5) / 4, (1 - 0.5 + 0.5) / 4, (1 - 0.5 + 0.5) / 4]  # 0.5, 0.25, 0.25
+    assert [lm.prob(w) for w in range(3)] == pytest.approx(p_cont, rel=1e-12)
+    # b occurs as often as a (3 times), but always after a: Kneser-Ney's fallback halves its share
+    assert lm.prob(1) < lm.prob(0)
+    # after a: c(a) = 3, only ever b (N1+(a .) = 1): P(b | a) = (3 - 0.5 + 0.5 * 1 * P_cont(b)) / 3
+    assert lm.prob(1, [0]) == pytest.approx((3 - 0.5 + 0.5 * 0.25) / 3, rel=1e-12)  # 0.875
+    assert lm.prob(0, [0]) == pytest.approx(0.5 * 0.5 / 3, rel=1e-12)
+    # after b: b ends the text once, so c(b) = 2 (a once, c once), N1+(b .) = 2
+    assert lm.prob(0, [1]) == pytest.approx((1 - 0.5 + 0.5 * 2 * 0.5) / 2, rel=1e-12)  # 0.5
+    assert lm.prob(2, [1]) == pytest.approx((1 - 0.5 + 0.5 * 2 * 0.25) / 2, rel=1e-12)  # 0.375
+    # estimated discounts D = n1 / (n1 + 2 n2): bigram counts 3, 1, 1, 1 -> 3 / 3 = 1;
+    # continuation counts 2, 1, 1 -> 2 / (2 + 2) = 0.5
+    assert NGramLM(2, 3, smoothing="kneser-ney").fit([0, 1, 0, 1, 2, 0, 1]).discounts == [0.5, 1.0]
+    cc, total, types = lm.continuation_counts(1)
+    assert cc == {(0,): 2, (1,): 1, (2,): 1} and total == {(): 4} and types == {(): 3}
+
+
+def test_kneser_ney_beats_witten_bell_on_the_continuation_example():
+    # "francisco" is frequent but only ever follows "san"; "glasses" is as frequent and follows many words.
+    text = words("san francisco . " * 6 + "my glasses . his glasses . her glasses . new glasses . old glasses . "
+                 "red glasses . " + "i read . you read . " * 3)
+    vocab = Vocab.build(text)
+    wb, kn = NGramLM(2, vocab).fit(text), NGramLM(2, vocab, smoothing="kneser-ney").fit(text)
+    assert wb.count("francisco") == wb.count("glasses") == 6
+    # after "read" neither was seen: Witten-Bell rates them alike, Kneser-Ney prefers the word with many contexts
+    assert math.isclose(wb.prob("francisco", ["read"]), wb.prob("glasses", ["read"]))
+    assert kn.prob("glasses", ["read"]) > 5 * kn.prob("francisco", ["read"])
+
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("discount", [0.1, 0.75])
+def test_kneser_ney_matches_nltk(order, discount):
+    """NLTK's KneserNeyInterpolated ends its recursion at the continuation unigram (no uniform level, no discount
+    there): the same model as ours with a discount of 0 at order 1."""
+    pytest.importorskip("nltk")
+    from nltk.lm import KneserNeyInterpolated
+    from nltk.util import everygrams
+
+    text = words(". the cat sat on the mat . the dog sat on the log . a cat saw the dog . the dog sat .")
+    vocab = Vocab.build(text)
+    ref = KneserNeyInterpolated(order, discount=discount)
+    ref.fit([list(everygrams(text, max_len=order))], vocabulary_text=text)
+    ours = NGramLM(order, vocab, smoothing="kneser-ney", discount=[0.0] + [discount] * (order - 1)).fit(text)
+    known = vocab.itos[1:]  # every word of the text (not <unk>)
+    histories = [()] + [(a,) for a in known] + ([(a, b) for a in known for b in known] if order == 3 else [])
+    compared = 0
+    for h in histories:  # seen and unseen histories alike
+        for w in known:
+            assert ours.prob(w, h) == pytest.approx(ref.score(w, list(h)), abs=1e-12), (h, w)
+            compared += 1
+    assert compared > 100
 
 
 def test_uniform_model_has_perplexity_equal_to_vocabulary_size():
@@ -87,6 +158,9 @@ def test_truncated_equals_a_model_fitted_at_the_lower_order(vocab):
         assert math.isclose(five.truncated(n).perplexity(TEXT), direct.perplexity(TEXT))
         addk = NGramLM(n, vocab, smoothing="add-k", k=0.1).fit(TEXT)
         assert math.isclose(five.truncated(n, "add-k", 0.1).perplexity(TEXT), addk.perplexity(TEXT))
+        kn = NGramLM(n, vocab, smoothing="kneser-ney").fit(TEXT)
+        assert math.isclose(five.truncated(n, "kneser-ney").perplexity(TEXT), kn.perplexity(TEXT))
+        assert five.truncated(n, "kneser-ney").discounts == kn.discounts
 
 
 def test_sampling_is_reproducible_and_follows_the_counts(vocab):
@@ -112,7 +186,13 @@ def test_errors(vocab):
     with pytest.raises(ValueError, match="order n"):
         NGramLM(0, vocab)
     with pytest.raises(ValueError, match="unknown smoothing"):
-        NGramLM(2, vocab, smoothing="kneser-ney")
+        NGramLM(2, vocab, smoothing="good-turing")
+    with pytest.raises(ValueError, match=r"discount must lie in \(0, 1\]"):
+        NGramLM(2, vocab, smoothing="kneser-ney", discount=1.5)
+    with pytest.raises(ValueError, match="one discount per order"):
+        NGramLM(3, vocab, smoothing="kneser-ney", discount=[0.5, 0.5])
+    with pytest.raises(ValueError, match="continuation counts exist"):
+        NGramLM(2, vocab, smoothing="kneser-ney").fit(TEXT).continuation_counts(2)
     with pytest.raises(ValueError, match="k > 0"):
         NGramLM(2, vocab, smoothing="add-k", k=0)
     with pytest.raises(ValueError, match="empty"):

@@ -147,6 +147,59 @@ def evaluate(model: GPT, ids: torch.Tensor, block_size: int, batches: int = 0, b
 
 
 # ----- the loop -----------------------------------------------------------------------------------
+def train_steps(model: GPT, ids: torch.Tensor, steps: int, cfg: TrainConfig, *,
+                eval_sets: dict[str, torch.Tensor] | None = None, eval_every: int = 0, eval_batches: int = 10,
+                desc: str | None = None, progress: bool = True) -> dict:
+    """Train ``model`` in place for ``steps`` steps on the token stream ``ids`` (int64, (N,)): the loop of
+    ``train`` without files, for experiments that compare runs (notebook 10).
+
+    Each step takes ``cfg.batch_size`` chunks of ``cfg.block_size`` tokens in the order of ``batch_indices``
+    (seed ``cfg.seed``): every chunk once per epoch, so a stream shorter than ``steps`` batches is repeated,
+    epoch after epoch. Learning rate ``lr_at(step, cfg, steps)``, gradient norm clipped to ``cfg.grad_clip``;
+    the optimiser is ``make_optimizer(model, cfg)``. With ``eval_sets`` (name -> token stream) and
+    ``eval_every`` > 0, ``evaluate(..., batches=eval_batches)`` runs on each set before training (step 0),
+    every ``eval_every`` steps and after the last step.
+
+    Returns ``{"train_loss": [loss of each step's batch], "step": [steps evaluated], name: [loss at those
+    steps] for each eval set}``; ``"epochs"`` is how many passes over ``ids`` the steps made.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    if eval_every < 0:
+        raise ValueError(f"eval_every must be 0 (no evaluation) or positive, got {eval_every}")
+    n_chunks = (len(ids) - 1) // cfg.block_size
+    if n_chunks // cfg.batch_size < 1:
+        raise ValueError(f"the stream holds {n_chunks} chunks of {cfg.block_size} tokens: fewer than one batch "
+                         f"of {cfg.batch_size}")
+    eval_sets = eval_sets or {}
+    device = next(model.parameters()).device
+    optimizer = make_optimizer(model, cfg)
+    history: dict = {"train_loss": [], "step": [], **{name: [] for name in eval_sets}}
+
+    def record(step: int) -> None:
+        history["step"].append(step)
+        for name, eval_ids in eval_sets.items():
+            history[name].append(evaluate(model, eval_ids, cfg.block_size, batches=eval_batches))
+
+    model.train()
+    if eval_sets and eval_every:
+        record(0)
+    for step in tqdm(range(steps), desc=desc, disable=not progress):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, cfg, steps)
+        x, y = get_batch(ids, batch_indices(n_chunks, cfg.batch_size, step, cfg.seed), cfg.block_size)
+        _, loss = model(x.to(device), y.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        history["train_loss"].append(loss.item())
+        if eval_sets and eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps):
+            record(step + 1)
+    history["epochs"] = steps / (n_chunks // cfg.batch_size)
+    return history
+
+
 def _distributed() -> tuple[int, int]:
     """(rank, world size); starts the process group when run under torchrun."""
     if "RANK" not in os.environ:

@@ -164,3 +164,32 @@ def test_train_config_round_trips_through_the_command_line():
     cfg, args = parse_args(["--out", "x", "--n-layer", "3", "--lr", "0.002", "--n-kv-head", "1"])
     assert cfg.n_layer == 3 and cfg.lr == 0.002 and cfg.n_kv_head == 1 and args.out == Path("x")
     assert asdict(cfg)["batch_size"] == TrainConfig().batch_size
+
+
+def test_train_steps_is_the_loop_of_train_and_repeats_a_short_stream(tmp_path):
+    """train_steps (notebook 10's experiments) and train (the command line) give the same weights."""
+    from helpers.pretrain import train, train_steps
+
+    cfg = TrainConfig(n_layer=1, n_head=2, n_embd=32, block_size=32, batch_size=4, train_chars=20_000,
+                      max_steps=12, warmup_steps=3, eval_every=100, checkpoint_every=100, log_every=100)
+    train(cfg, tmp_path / "run", progress=False)
+    tok = BPETokenizer.load(ROOT / "data" / "tokenizer.json")
+    ids, _ = token_stream(tok, "train", cfg.train_chars)
+    torch.manual_seed(cfg.seed)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=32))
+    val, _ = token_stream(tok, "validation", 10_000)
+    history = train_steps(model, ids, 12, cfg, eval_sets={"val": val}, eval_every=5, eval_batches=2, progress=False)
+    saved = load_model(tmp_path / "run").state_dict()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, saved[name]), name
+    assert history["step"] == [0, 5, 10, 12] and len(history["val"]) == 4 and len(history["train_loss"]) == 12
+    assert history["val"][-1] < history["val"][0]
+
+    short = ids[: 8 * 32 + 1]  # 8 chunks = 2 batches: 12 steps make 6 epochs
+    torch.manual_seed(0)
+    small = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=32))
+    assert train_steps(small, short, 12, cfg, progress=False)["epochs"] == 6
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train_steps(small, ids[: 3 * 32 + 1], 5, cfg, progress=False)
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        train_steps(small, ids, 0, cfg, progress=False)

@@ -13,6 +13,7 @@ pair (left id, then right id): a stated, deterministic rule.
 
 Training does not recount every pair after every merge: it keeps the pair counts and,
 for each merge, updates them only in the (unique) words that contain the merged pair.
+``tok.words_touched`` records how many distinct words each merge updated (notebook 09 prints it).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class BPETokenizer:
         self._special_regex = (regex.compile("(" + "|".join(regex.escape(s) for s in special_tokens) + ")")
                                if special_tokens else None)
         self._cache: dict[str, list[int]] = {}
+        # Set by ``train``: for each merge, how many distinct words contained the merged pair (the words it
+        # updated). None for a tokenizer built from a merge list or loaded from a file.
+        self.words_touched: list[int] | None = None
 
     # ----- sizes and names -------------------------------------------------------------------
     @property
@@ -105,7 +109,9 @@ class BPETokenizer:
 
         With a pattern, text is first split into chunks that merges never cross; each distinct
         chunk is a "word" weighted by how often it occurs. Pair counts live in a dict and a
-        heap; a merge updates only the words that contain the merged pair.
+        heap; a merge updates only the words that contain the merged pair, found through an index
+        pair -> words that is kept exact (a word leaves a pair's set when a merge removes the pair
+        from it). The returned tokenizer's ``words_touched`` lists, per merge, how many words it updated.
         """
         n_merges = vocab_size - 256 - len(special_tokens)
         if not text:
@@ -127,6 +133,7 @@ class BPETokenizer:
         heapq.heapify(heap)
 
         merges: list[tuple[int, int]] = []
+        touched: list[int] = []  # per merge: the words that held the pair
         while len(merges) < n_merges and heap:
             neg, pair = heapq.heappop(heap)
             current = counts.get(pair, 0)
@@ -141,21 +148,29 @@ class BPETokenizer:
             if verbose:
                 print(f"merge {len(merges)}: {pair} -> {new_id} ({current} times)")
             changed: set[tuple[int, int]] = set()
+            touched.append(len(where[pair]))
             for w in list(where[pair]):
                 ids, f = words[w], freqs[w]
                 new_ids = merge(ids, pair, new_id)
-                for p in zip(ids, ids[1:]):  # remove the word's old pairs ...
+                old_pairs = list(zip(ids, ids[1:]))
+                new_pairs = list(zip(new_ids, new_ids[1:]))
+                for p in old_pairs:  # remove the word's old pairs ...
                     counts[p] -= f
-                for p in zip(new_ids, new_ids[1:]):  # ... and add its new ones
+                for p in new_pairs:  # ... and add its new ones
                     counts[p] += f
                     where[p].add(w)
                     changed.add(p)
+                for p in set(old_pairs).difference(new_pairs):  # pairs the merge took out of this word
+                    if p != pair:  # (its count fell: the heap's stale-entry check handles that)
+                        where[p].discard(w)
                 words[w] = new_ids
             del counts[pair], where[pair]
             for p in changed:
                 if counts.get(p, 0) > 0:
                     heapq.heappush(heap, (-counts[p], p))
-        return cls(merges, pattern=pattern, special_tokens=special_tokens)
+        tok = cls(merges, pattern=pattern, special_tokens=special_tokens)
+        tok.words_touched = touched
+        return tok
 
     # ----- encoding and decoding --------------------------------------------------------------
     def _encode_chunk(self, chunk: str) -> list[int]:

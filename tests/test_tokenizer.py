@@ -33,6 +33,34 @@ def test_training_matches_the_naive_recount_on_real_text():
     assert tok.encode(text) == ids
 
 
+def test_pre_tokenized_training_matches_a_per_word_recount_and_counts_the_words_it_touches():
+    """With pre-tokenization, each merge must equal a full recount over the distinct words (weighted by
+    frequency), and ``words_touched`` must be the number of distinct words that hold the pair at that step."""
+    import regex
+
+    from helpers.tokenizer import GPT2_PATTERN
+
+    text = load_corpus("modern", "train")[:30_000]
+    tok = BPETokenizer.train(text, 256 + 60, special_tokens=())
+    words = {}
+    for chunk in regex.findall(GPT2_PATTERN, text):
+        words.setdefault(chunk, [list(chunk.encode()), 0])[1] += 1
+    naive, touched = [], []
+    for i in range(60):
+        counts = {}
+        for ids, f in words.values():
+            count_pairs(ids, counts, f)
+        best = max(counts.items(), key=lambda kv: (kv[1], (-kv[0][0], -kv[0][1])))[0]
+        touched.append(sum(best in set(zip(ids, ids[1:])) for ids, _ in words.values()))
+        naive.append(best)
+        for entry in words.values():
+            entry[0] = merge(entry[0], best, 256 + i)
+    assert tok.merges == naive
+    assert tok.words_touched == touched
+    assert max(touched) > 10 * min(touched)  # merges differ a lot in how much work they do
+    assert BPETokenizer(tok.merges).words_touched is None  # only a trained tokenizer knows
+
+
 @pytest.fixture(scope="module")
 def corpus_tok():
     return BPETokenizer.train(load_corpus("modern", "train")[:300_000], 512)

@@ -11,6 +11,9 @@ Jaccard similarity J(A, B) = |A ∩ B| / |A ∪ B|. Comparing every pair of sets
    Jaccard s becomes a candidate with probability 1 - (1 - s^rows)^bands, an S-curve that rises near
    (1 / bands)^(1 / rows).
 
+This is the fuzzy deduplication of GPT-3 (Spark's MinHashLSH), Gopher (13-gram Jaccard above 0.8) and RefinedWeb
+(9,000 hashes over 5-grams). Dolma's web pipeline, by contrast, removes exact duplicates only, with Bloom filters.
+
 Everything is vectorised with NumPy: each document's shingles are hashed once (``shingle_hashes``), and all
 permutations are applied at once as (a * x + b) mod p in arrays (``minhash_signatures``).
 

@@ -12,6 +12,18 @@ The stages, in order (``STAGES``), each a function you can call on its own:
 5. near-duplicates: MinHash signatures and LSH bands from ``helpers.minhash``; earlier documents win.
 6. ``mask_pii``: e-mail addresses and phone numbers become ``<EMAIL>`` and ``<PHONE>`` (masked, not deleted).
 
+Where it departs from Dolma (Soldaini et al. 2024), on purpose and said so in notebook 08:
+
+- Deduplication: Dolma's web pipeline removes *exact* duplicates only, with Bloom filters: first pages with the same
+  URL, then pages with the same text, and (after the filters) repeated paragraphs. Here: one exact pass over whole
+  documents (a hash), then *near*-duplicates with MinHash and LSH (Broder 1997), the fuzzy method of GPT-3, Gopher
+  and RefinedWeb, because the Folio edition is a respelled copy that no exact hash can catch.
+- PII: Dolma finds e-mail addresses, phone numbers and IP addresses; a document with 5 or fewer such spans has them
+  replaced by special tokens, a document with 6 or more is removed. Here: e-mail addresses and phone numbers are
+  always masked, and no document is removed for its PII.
+- Quality: Dolma keeps all of Gopher's rules and one C4 rule (drop paragraphs that do not end in punctuation); here
+  Gopher's rules and C4's page rules, but not that line rule, which would cut half of the verse.
+
 The raw material: both editions of the plays cut into chunks (``shakespeare_documents``) and a batch of
 web-like pages made by the course's own generator with a fixed seed (``web_documents``). ``run_pipeline``
 runs every stage and records, for every document, which stage removed it and why.
@@ -832,6 +844,8 @@ def _phone_or_keep(match: re.Match) -> str:
 def mask_pii(text: str) -> tuple[str, dict[str, int]]:
     """Replace e-mail addresses by ``<EMAIL>`` and phone numbers by ``<PHONE>``; returns (text, counts).
 
+    Always masks, never removes: unlike Dolma, which also masks IP addresses and removes a whole document when it
+    holds 6 or more PII spans (masking only when there are 5 or fewer). The counts let a caller apply that rule.
     A phone number is a run of 2-4 digit groups separated by a space, dot or hyphen, with an optional
     country code (+81) and area code in brackets, holding 7 to 15 digits in all. A lone year (1623) or a
     number with no separators is left alone.
@@ -1113,6 +1127,9 @@ def data_card(result: PipelineResult, split: dict[str, list[Record]], tokens: di
               "- Stages interact: a Folio chunk whose modern twin failed a quality rule passes (the Folio prints "
               "speaker names inside the line) and is kept, so that passage stays in old spelling.",
               "- No toxicity or content classifier (Dolma has them), and PII is found by regular expressions only: "
-              "names and street addresses are not masked.",
+              "names, street addresses and IP addresses are not masked. PII is always masked, never a reason to "
+              "remove a document (Dolma removes documents with 6 or more PII spans).",
+              "- Exact deduplication compares whole documents only; Dolma also removes pages with the same URL and "
+              "repeated paragraphs.",
               "- Documents are fixed-size chunks of plays cut at line ends, not natural pages."]
     return "\n".join(lines)

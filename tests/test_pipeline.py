@@ -311,6 +311,7 @@ def test_split_holds_out_whole_works_and_the_card_reports_it(run):
                     "## What was removed, and why", "## Known limitations"):
         assert heading in card
     assert f"| train | {len(split['train']):,} |" in card
+    assert "6 or more PII spans" in card  # the card says how our PII rule differs from Dolma's
 
 
 def test_pipeline_arguments_are_checked():

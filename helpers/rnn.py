@@ -5,8 +5,10 @@ The cells use PyTorch's parameter names and layout, so weights copy one to one f
 ``torch.nn.LSTM`` (``load_torch_weights``) and the outputs agree:
 
 - ``RNNCell``: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (two biases, as in PyTorch).
-- ``LSTMCell``: one matrix product gives the four gates, stacked in PyTorch's order **i, f, g, o**
-  (input, forget, cell candidate, output): ``c_t = f * c_{t-1} + i * g``, ``h_t = o * tanh(c_t)``.
+- ``LSTMCell``: one matrix product gives the three gates and the candidate, stacked in PyTorch's order
+  **i, f, g, o** (input gate, forget gate, cell candidate ``g`` (not a gate), output gate):
+  ``c_t = f * c_{t-1} + i * g``, ``h_t = o * tanh(c_t)``. This is the LSTM with a forget gate (Gers et al. 2000);
+  the original of Hochreiter & Schmidhuber (1997) had none.
 
 Shapes: ``B`` batch, ``T`` time steps, ``I`` input features, ``H`` hidden units, ``L`` layers, ``V`` vocabulary.
 Sequences are batch-first, ``(B, T, I)``, like ``nn.RNN(..., batch_first=True)``.
@@ -83,7 +85,7 @@ class RNNCell(nn.Module):
 
 
 class LSTMCell(nn.Module):
-    """One step of an LSTM, gates in PyTorch's order i, f, g, o.
+    """One step of an LSTM: three gates and the candidate ``g``, in PyTorch's order i, f, g, o.
 
     forward(x (B, I), (h, c) each (B, H)) -> (h_new, c_new), each (B, H)::
 
@@ -311,39 +313,63 @@ def spectral_radius(W: torch.Tensor) -> float:
 
 def hidden_state_gradients(model: nn.Module, x: torch.Tensor,
                            loss_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                           state=None) -> torch.Tensor:
+                           state=None, per_example: bool = False) -> torch.Tensor:
     """How strongly a loss at the last step reaches back: the norm of dL/dh_t for every step t.
 
     model: anything with ``states(x)`` (``RNN``, ``LSTM``, ``RNNLanguageModel``); x: its input, (B, T, I) or
     token ids (B, T). ``loss_fn`` maps the last hidden state h_T (B, H) to a scalar; by default the sum of its
     entries. Returns a (T,) tensor: entry t is ||dL/dh_t|| (over the hidden units, averaged over the batch),
-    so entry T-1 is the last step and entry T-1-k lies k steps back in time. Parameters are left untouched.
+    so entry T-1 is the last step and entry T-1-k lies k steps back in time. With ``per_example=True`` it
+    returns the (B, T) norms before the batch average (use a loss that sums over examples, so that each row is
+    that example's own gradient). Parameters are left untouched.
     """
     hs = model.states(x, state)
     loss = hs[-1].sum() if loss_fn is None else loss_fn(hs[-1])
     if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
         raise ValueError("loss_fn must return a scalar tensor")
     grads = torch.autograd.grad(loss, hs, allow_unused=True)
-    norms = [torch.zeros(()) if g is None else g.detach().norm(dim=-1).mean() for g in grads]
-    return torch.stack(norms)
+    norms = torch.stack([torch.zeros(len(h)) if g is None else g.detach().norm(dim=-1) for g, h in zip(grads, hs)],
+                        dim=1)  # (B, T)
+    return norms if per_example else norms.mean(dim=0)
 
 
 def copy_task(batch_size: int, distance: int, n_symbols: int = 8, n_distractors: int = 8,
-              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """The long-range recall task: read a symbol, then ``distance`` distractors, then a query; answer the symbol.
+              generator: torch.Generator | None = None,
+              position: str = "first") -> tuple[torch.Tensor, torch.Tensor]:
+    """The long-range recall task: one symbol among distractors, then a query; answer the symbol.
 
     Tokens: symbols are ids 0..n_symbols-1, distractors the next n_distractors ids, and the query token is the last
     id, so the vocabulary has ``copy_task_vocab_size(n_symbols, n_distractors)`` entries. Returns
-    x (batch_size, distance + 2) = [symbol, d_1 .. d_distance, query] and y (batch_size,) = the symbol.
-    Guessing scores 1 / n_symbols.
+    x (batch_size, distance + 2) and y (batch_size,) = the symbol. Guessing scores 1 / n_symbols.
+
+    ``position="first"``: x = [symbol, d_1 .. d_distance, query], so exactly ``distance`` distractors lie between
+    the symbol and the query, and the symbol is always at position 0 (a model with learned positions can find it
+    by position alone). ``position="random"``: the symbol sits at a uniformly random position 0..distance of each
+    row (distractors everywhere else), so between 0 and ``distance`` distractors separate it from the query, and a
+    model must find it by what it is, not where it is. ``symbol_positions(x)`` says where it is.
     """
     _check_sizes(batch_size=batch_size, distance=distance, n_symbols=n_symbols, n_distractors=n_distractors)
     if n_symbols < 2:
         raise ValueError(f"n_symbols must be at least 2 (else there is nothing to remember), got {n_symbols}")
+    if position not in ("first", "random"):
+        raise ValueError(f"position must be 'first' or 'random', got {position!r}")
     y = torch.randint(0, n_symbols, (batch_size,), generator=generator)  # (B,)
-    distractors = torch.randint(n_symbols, n_symbols + n_distractors, (batch_size, distance), generator=generator)
     query = torch.full((batch_size, 1), n_symbols + n_distractors)
-    return torch.cat([y[:, None], distractors, query], dim=1), y  # (B, distance + 2), (B,)
+    if position == "first":
+        distractors = torch.randint(n_symbols, n_symbols + n_distractors, (batch_size, distance), generator=generator)
+        return torch.cat([y[:, None], distractors, query], dim=1), y  # (B, distance + 2), (B,)
+    body = torch.randint(n_symbols, n_symbols + n_distractors, (batch_size, distance + 1), generator=generator)
+    where = torch.randint(0, distance + 1, (batch_size,), generator=generator)  # (B,): the symbol's position
+    body[torch.arange(batch_size), where] = y  # one symbol per row, distractors elsewhere
+    return torch.cat([body, query], dim=1), y  # (B, distance + 2), (B,)
+
+
+def symbol_positions(x: torch.Tensor, n_symbols: int = 8) -> torch.Tensor:
+    """Where the symbol of each ``copy_task`` row sits: (B,) positions, for x (B, T) with one symbol per row."""
+    is_symbol = x < n_symbols  # (B, T)
+    if x.ndim != 2 or not (is_symbol.sum(dim=1) == 1).all():
+        raise ValueError("x must be (B, T) copy_task inputs with exactly one symbol (id < n_symbols) per row")
+    return is_symbol.int().argmax(dim=1)
 
 
 def copy_task_vocab_size(n_symbols: int = 8, n_distractors: int = 8) -> int:

@@ -18,6 +18,7 @@ from helpers.rnn import (
     hidden_state_gradients,
     set_spectral_radius,
     spectral_radius,
+    symbol_positions,
 )
 
 
@@ -142,6 +143,31 @@ def test_copy_task_data_and_gradient_reaches_the_first_step():
     assert emb.grad[:, 0].norm() > 0
 
 
+def test_copy_task_random_position_puts_one_symbol_anywhere():
+    x, y = copy_task(4000, 9, generator=torch.Generator().manual_seed(0), position="random")
+    assert x.shape == (4000, 11) and (x[:, -1] == 16).all()
+    where = symbol_positions(x)
+    assert torch.equal(x[torch.arange(4000), where], y)
+    assert ((x[:, :-1] < 8).sum(dim=1) == 1).all()  # exactly one symbol per row, distractors elsewhere
+    counts = torch.bincount(where, minlength=10)
+    assert counts.shape == (10,) and counts.min() > 300  # every position 0..9 is used, about 400 times each
+    first, _ = copy_task(50, 9, generator=torch.Generator().manual_seed(0))
+    assert (symbol_positions(first) == 0).all()  # the default keeps the symbol first
+
+
+def test_per_example_hidden_state_gradients_match_separate_runs():
+    torch.manual_seed(0)
+    lm = RNNLanguageModel(copy_task_vocab_size(), 8, 16)
+    x, y = copy_task(5, 7, generator=torch.Generator().manual_seed(1), position="random")
+    both = hidden_state_gradients(lm, x, lambda h: F.cross_entropy(lm.head(h), y, reduction="sum"), per_example=True)
+    assert both.shape == (5, 9)
+    for b in range(5):
+        alone = hidden_state_gradients(lm, x[b:b + 1], lambda h, b=b: F.cross_entropy(lm.head(h), y[b:b + 1]))
+        assert torch.allclose(both[b], alone, rtol=1e-5, atol=1e-12)
+    assert torch.allclose(both.mean(dim=0), hidden_state_gradients(
+        lm, x, lambda h: F.cross_entropy(lm.head(h), y, reduction="sum")))
+
+
 def test_input_validation():
     with pytest.raises(ValueError, match="rho"):
         set_spectral_radius(torch.randn(4, 4), 0.0)
@@ -185,5 +211,9 @@ def test_input_validation():
         copy_task(4, 3, n_symbols=1)
     with pytest.raises(ValueError, match="distance"):
         copy_task(4, 0)
+    with pytest.raises(ValueError, match="position"):
+        copy_task(4, 3, position="last")
+    with pytest.raises(ValueError, match="exactly one symbol"):
+        symbol_positions(torch.tensor([[8, 9, 16]]))
     with pytest.raises(ValueError, match="scalar"):
         hidden_state_gradients(rnn, torch.randn(2, 5, 3), lambda h: h)

@@ -71,9 +71,19 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 
 
 def bootstrap_interval(values, confidence: float = 0.95, n_resamples: int = 2000,
-                       seed: int = 0) -> tuple[float, float]:
+                       seed: int = 0, groups=None) -> tuple[float, float]:
     """Percentile bootstrap interval for the mean of ``values`` (e.g. 0/1 correctness): resample with replacement
-    ``n_resamples`` times (NumPy generator seeded with ``seed``) and take the middle ``confidence`` of the means."""
+    ``n_resamples`` times (NumPy generator seeded with ``seed``) and take the middle ``confidence`` of the means.
+
+    ``groups``: one label per value, for values that come in dependent groups (several texts sampled from one
+    prompt, several questions about one passage). Then whole groups are resampled (a cluster bootstrap: draw as
+    many groups as there are, with replacement) and each resample's statistic is the mean of all values in the
+    drawn groups. With one group per value this is the plain bootstrap. Treating dependent values as independent
+    makes the interval too narrow; the cluster bootstrap's width rests on the number of groups, so with few
+    groups (below about 10) it is rough and tends to be too narrow itself.
+
+    If every value is equal, the interval has zero width: the bootstrap cannot show variation that the sample
+    does not contain (it says nothing about how the score would vary on new items)."""
     x = np.asarray(values, dtype=float)
     if x.ndim != 1 or x.size == 0:
         raise ValueError(f"values must be a non-empty 1-D sequence of numbers, got shape {x.shape}")
@@ -81,7 +91,19 @@ def bootstrap_interval(values, confidence: float = 0.95, n_resamples: int = 2000
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     alpha = 1 - _check_confidence(confidence)
     rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)
+    if groups is None:
+        means = x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)
+    else:
+        g = np.asarray(groups)
+        if g.shape != x.shape:
+            raise ValueError(f"groups must give one label per value: {g.shape} labels for {x.shape} values")
+        _, inverse = np.unique(g, return_inverse=True)
+        sums = np.bincount(inverse, weights=x)  # (G,) total of each group
+        counts = np.bincount(inverse).astype(float)  # (G,) size of each group
+        if sums.size < 2:
+            raise ValueError("a cluster bootstrap needs at least 2 groups (one group cannot be resampled)")
+        draw = rng.integers(0, sums.size, size=(n_resamples, sums.size))  # (n_resamples, G) group indices
+        means = sums[draw].sum(axis=1) / counts[draw].sum(axis=1)
     return float(np.quantile(means, alpha / 2)), float(np.quantile(means, 1 - alpha / 2))
 
 
@@ -385,9 +407,11 @@ class ChoiceScores:
 def score_choices(model, encode, items: list[QuizItem], suffix: str = "\n", batch_size: int = 64) -> ChoiceScores:
     """Score every option of every item by the model's log-likelihood of ``option + suffix`` after the question.
 
-    encode: text -> token ids (e.g. ``tok.encode``). The options are scored as continuations of the question,
-    the way MMLU-style harnesses do (lm-evaluation-harness's ``acc`` uses the sum, ``acc_norm`` divides by the
-    option's length in characters). Returns ``ChoiceScores``.
+    encode: text -> token ids (e.g. ``tok.encode``). The options' texts are scored as continuations of the
+    question, zero-shot, the way GPT-3 scored most multiple-choice tasks and lm-evaluation-harness scores HellaSwag-
+    and ARC-style tasks (its ``acc`` uses the sum, ``acc_norm`` divides by the option's length in characters).
+    MMLU's own protocol (the paper, and the harness's default ``mmlu`` task) lists the options lettered A-D and
+    scores the letters instead. Returns ``ChoiceScores``.
     """
     if not items:
         raise ValueError("no items to score")

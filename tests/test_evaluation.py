@@ -91,6 +91,48 @@ def test_bootstrap_interval():
         ev.bootstrap_interval(values, confidence=1.5)
 
 
+def test_cluster_bootstrap_equals_the_plain_bootstrap_of_group_means():
+    # With groups of equal size, the mean of the drawn groups' values is the mean of their group means, so the
+    # cluster bootstrap of the values must equal the plain bootstrap of the group means (same seed, same draws).
+    rng = np.random.default_rng(3)
+    values = rng.random(8 * 3)
+    groups = np.repeat(np.arange(8), 3)  # 8 prompts, 3 samples each
+    group_means = values.reshape(8, 3).mean(axis=1)
+    assert ev.bootstrap_interval(values, groups=groups, seed=5) == pytest.approx(
+        ev.bootstrap_interval(group_means, seed=5), abs=1e-12)
+    # one group per value: the plain bootstrap
+    assert ev.bootstrap_interval(values, groups=np.arange(values.size), seed=2) == pytest.approx(
+        ev.bootstrap_interval(values, seed=2), abs=1e-12)
+
+
+def test_cluster_bootstrap_against_scipy_on_group_means():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    level = rng.normal(size=40)  # 40 groups whose values share a group-level effect
+    values = np.repeat(level, 5) + 0.1 * rng.normal(size=200)
+    groups = np.repeat(np.arange(40), 5)
+    lo, hi = ev.bootstrap_interval(values, groups=groups, n_resamples=20000)
+    ref = stats.bootstrap((values.reshape(40, 5).mean(axis=1),), np.mean, method="percentile",
+                          n_resamples=20000, random_state=1).confidence_interval
+    assert abs(lo - ref.low) < 0.03 and abs(hi - ref.high) < 0.03
+
+
+def test_cluster_bootstrap_is_wider_when_values_within_a_group_agree():
+    # 10 prompts x 5 samples that agree within each prompt: only 10 independent values, not 50
+    rng = np.random.default_rng(1)
+    values = np.repeat(rng.random(10), 5)
+    groups = np.repeat(np.arange(10), 5)
+    naive = ev.bootstrap_interval(values)
+    cluster = ev.bootstrap_interval(values, groups=groups)
+    ratio = (cluster[1] - cluster[0]) / (naive[1] - naive[0])
+    assert 1.8 < ratio < 2.8, ratio  # about sqrt(5) = 2.24 wider
+    with pytest.raises(ValueError, match="one label per value"):
+        ev.bootstrap_interval(values, groups=groups[:-1])
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        ev.bootstrap_interval(values, groups=np.zeros(50))
+    assert ev.bootstrap_interval([1.0] * 6) == (1.0, 1.0)  # no variation in the sample: zero width
+
+
 def test_difference_interval_paired_and_unpaired():
     rng = np_rng = np.random.default_rng(0)
     a = (np_rng.random(300) < 0.6).astype(float)

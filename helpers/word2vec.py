@@ -7,8 +7,11 @@ The pieces, in the order the notebook builds them:
 - ``noise_distribution(counts, power=0.75)``: the distribution negatives are drawn from, proportional to count^0.75;
 - ``skipgram_pairs(ids, window)``: every (center, context) pair within ``window`` positions;
 - ``cbow_examples(ids, window)``: every center with its (up to 2 * window) context words, padded with -1;
-- ``negative_sampling_loss(u, v, n)``: -log sigmoid(u.v) - sum_k log sigmoid(-u.n_k), averaged over the batch;
-- ``SkipGram`` and ``CBOW``: two embedding tables (input vectors, output vectors) and that loss;
+- ``negative_sampling_loss(v_in, v_out, v_noise)``: -log sigmoid(v'_O . v_I) - sum_k log sigmoid(-v'_k . v_I),
+  averaged over the batch (Mikolov et al. 2013b, eq. 4, in their notation: v input vectors, v' output vectors);
+- ``SkipGram`` and ``CBOW``: two embedding tables, ``inp`` (the input vectors v_w: the rows of the input weight
+  matrix W, V x D) and ``out`` (the output vectors v'_w: the columns of the output weight matrix W', D x V, stored
+  as rows so that they can be looked up), and that loss;
 - ``train(model, ids, counts, ...)``: minibatch training with SparseAdam, one fresh subsample per epoch;
 - ``nearest_neighbours(vectors, vocab, word)`` and ``most_similar(vectors, vocab, positive, negative)``: cosine
   similarity queries, the second one for analogies (king - man + woman).
@@ -141,30 +144,32 @@ def cbow_examples(ids, window: int, generator: torch.Generator | None = None) ->
     return contexts, ids.clone()
 
 
-def negative_sampling_loss(u: torch.Tensor, v: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of -log sigmoid(u.v) - sum_k log sigmoid(-u.n_k).
+def negative_sampling_loss(v_in: torch.Tensor, v_out: torch.Tensor, v_noise: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of -log sigmoid(v'_O . v_I) - sum_k log sigmoid(-v'_k . v_I).
 
-    u: (B, D) input vectors (the center word for skip-gram, the mean of the context for CBOW);
-    v: (B, D) output vectors of the true word; n: (B, K, D) output vectors of K noise words. Returns a scalar.
+    v_in: (B, D) input vectors v_I (the center word for skip-gram, the mean of the context for CBOW);
+    v_out: (B, D) output vectors v'_O of the true word; v_noise: (B, K, D) output vectors of K noise words.
+    Returns a scalar.
     """
-    if u.ndim != 2 or v.shape != u.shape:
-        raise ValueError(f"u and v must both be (B, D), got {tuple(u.shape)} and {tuple(v.shape)}")
-    if n.ndim != 3 or n.shape[0] != u.shape[0] or n.shape[2] != u.shape[1]:
-        raise ValueError(f"n must be (B={u.shape[0]}, K, D={u.shape[1]}), got {tuple(n.shape)}")
-    positive = F.logsigmoid((u * v).sum(-1))  # (B,)
-    negative = F.logsigmoid(-(n * u[:, None, :]).sum(-1)).sum(-1)  # (B, K) -> (B,)
+    if v_in.ndim != 2 or v_out.shape != v_in.shape:
+        raise ValueError(f"v_in and v_out must both be (B, D), got {tuple(v_in.shape)} and {tuple(v_out.shape)}")
+    if v_noise.ndim != 3 or v_noise.shape[0] != v_in.shape[0] or v_noise.shape[2] != v_in.shape[1]:
+        raise ValueError(f"v_noise must be (B={v_in.shape[0]}, K, D={v_in.shape[1]}), got {tuple(v_noise.shape)}")
+    positive = F.logsigmoid((v_in * v_out).sum(-1))  # (B,)
+    negative = F.logsigmoid(-(v_noise * v_in[:, None, :]).sum(-1)).sum(-1)  # (B, K) -> (B,)
     return -(positive + negative).mean()
 
 
 class _Word2Vec(nn.Module):
-    """Two tables: ``inp`` (the word vectors we keep) and ``out`` (vectors of words as targets)."""
+    """Two tables: ``inp`` (V, D), the input vectors v_w (rows of the input weight matrix W; the word vectors we
+    keep), and ``out`` (V, D), the output vectors v'_w (columns of the output weight matrix W', stored as rows)."""
 
     def __init__(self, vocab_size: int, dim: int = 100, sparse: bool = True):
         super().__init__()
         if vocab_size < 2 or dim < 1:
             raise ValueError(f"need vocab_size >= 2 and dim >= 1, got {vocab_size} and {dim}")
-        self.inp = nn.Embedding(vocab_size, dim, sparse=sparse)  # (V, D)
-        self.out = nn.Embedding(vocab_size, dim, sparse=sparse)  # (V, D)
+        self.inp = nn.Embedding(vocab_size, dim, sparse=sparse)  # (V, D): W, row w = v_w
+        self.out = nn.Embedding(vocab_size, dim, sparse=sparse)  # (V, D): W' transposed, row w = v'_w
         # as in the C code: small random input vectors, zero output vectors
         nn.init.uniform_(self.inp.weight, -0.5 / dim, 0.5 / dim)
         nn.init.zeros_(self.out.weight)
@@ -179,8 +184,8 @@ class SkipGram(_Word2Vec):
     negatives (B, K)) -> scalar negative-sampling loss."""
 
     def forward(self, centers: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-        u = self.inp(centers)  # (B, D)
-        return negative_sampling_loss(u, self.out(contexts), self.out(negatives))
+        v_in = self.inp(centers)  # (B, D): v_I, the center word's input vector (the hidden layer h)
+        return negative_sampling_loss(v_in, self.out(contexts), self.out(negatives))
 
 
 class CBOW(_Word2Vec):
@@ -190,8 +195,8 @@ class CBOW(_Word2Vec):
     def forward(self, contexts: torch.Tensor, centers: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
         mask = (contexts != PAD).float()  # (B, 2w)
         vecs = self.inp(contexts.clamp_min(0)) * mask[..., None]  # (B, 2w, D), padding zeroed
-        u = vecs.sum(1) / mask.sum(1, keepdim=True).clamp_min(1.0)  # (B, D): mean of the real context words
-        return negative_sampling_loss(u, self.out(centers), self.out(negatives))
+        h = vecs.sum(1) / mask.sum(1, keepdim=True).clamp_min(1.0)  # (B, D): mean of the real context words
+        return negative_sampling_loss(h, self.out(centers), self.out(negatives))
 
 
 def train(model: _Word2Vec, ids, counts, *, window: int = 5, negatives: int = 5, epochs: int = 1,

@@ -75,9 +75,9 @@ def test_negative_sampling_loss_equals_the_hand_computation_and_bce():
 
 
 def test_negative_sampling_loss_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="u and v"):
+    with pytest.raises(ValueError, match="v_in and v_out"):
         negative_sampling_loss(torch.zeros(2, 3), torch.zeros(2, 4), torch.zeros(2, 5, 3))
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="v_noise must be"):
         negative_sampling_loss(torch.zeros(2, 3), torch.zeros(2, 3), torch.zeros(2, 3))
 
 

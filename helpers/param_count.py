@@ -184,7 +184,8 @@ def t5_params(n_layer: int, d_model: int, vocab_size: int, d_ff: int, n_head: in
 
 def from_config(config, **options) -> ParamCount:
     """The count for a configuration object: ``helpers.gpt.GPTConfig``, or Hugging Face's ``GPT2Config``,
-    ``BertConfig`` or ``T5Config``. ``options`` go to ``bert_params`` (``pooler``, ``pretraining_heads``)."""
+    ``BertConfig``, ``RobertaConfig`` or ``T5Config``. ``options`` go to ``bert_params`` (``pooler``,
+    ``pretraining_heads``). RoBERTa is BERT's architecture with other embedding sizes (Liu et al. 2019)."""
     kind = type(config).__name__
     if kind == "GPTConfig":
         return gpt_params(config.n_layer, config.n_embd, config.vocab_size, config.block_size, bias=config.bias,
@@ -192,7 +193,7 @@ def from_config(config, **options) -> ParamCount:
     if kind == "GPT2Config":
         return gpt_params(config.n_layer, config.n_embd, config.vocab_size, config.n_positions, d_ff=config.n_inner,
                           tied=config.tie_word_embeddings)
-    if kind == "BertConfig":
+    if kind in ("BertConfig", "RobertaConfig"):
         return bert_params(config.num_hidden_layers, config.hidden_size, config.vocab_size,
                            config.max_position_embeddings, d_ff=config.intermediate_size,
                            type_vocab_size=config.type_vocab_size, **options)
@@ -201,7 +202,7 @@ def from_config(config, **options) -> ParamCount:
                          d_kv=config.d_kv, n_decoder_layer=config.num_decoder_layers,
                          num_buckets=config.relative_attention_num_buckets, gated=config.is_gated_act,
                          tied=config.tie_word_embeddings)
-    raise TypeError(f"no formula for {kind}: pass a GPTConfig, GPT2Config, BertConfig or T5Config")
+    raise TypeError(f"no formula for {kind}: pass a GPTConfig, GPT2Config, BertConfig, RobertaConfig or T5Config")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -73,6 +73,15 @@ def test_bert_base_equals_hugging_face_and_is_about_110m():
     assert with_heads.total == _meta_count(lambda: transformers.BertForPreTraining(config))
 
 
+def test_roberta_base_equals_hugging_face_and_is_about_125m():
+    # RoBERTa-base: BERT-base's layers with GPT-2's byte-level BPE (50,265 tokens), 514 positions, one segment type
+    config = transformers.RobertaConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1)
+    ours = from_config(config)
+    assert ours.total == _meta_count(lambda: transformers.RobertaModel(config))
+    assert abs(ours.total - 125e6) / 125e6 < 0.01  # fairseq's model card: "125M"
+    assert ours.total - from_config(transformers.BertConfig()).total == (50265 - 30522 + 2 - 1) * 768
+
+
 def test_bert_large_is_about_340m():
     config = transformers.BertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
                                      intermediate_size=4096)

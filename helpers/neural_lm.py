@@ -79,8 +79,9 @@ def train_lm(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, *, steps: int, 
              progress: bool = True, desc: str = "training") -> list[float]:
     """Minimise the cross-entropy of ``Y`` given ``X`` with AdamW on shuffled minibatches; return the losses.
 
-    Each epoch visits every window once in a random order (fixed by ``seed``); the learning rate decays from
-    ``lr`` to 0 along a cosine over ``steps`` steps. The model is left in eval mode on ``device``.
+    Each epoch takes the windows in a new random order (fixed by ``seed``), in full batches: the few windows that
+    do not fill a last batch are left out of that epoch. The learning rate decays from ``lr`` to 0 along a cosine
+    over ``steps`` steps. The model is left in eval mode on ``device``.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be positive, got {steps} and {batch_size}")

@@ -1,5 +1,6 @@
-"""Recurrent networks from scratch, as built in notebook 02: RNN and LSTM cells, sequence wrappers, a language
-model, and the tools of the vanishing/exploding-gradient experiments.
+"""Recurrent networks from scratch (notebook 02): RNN and LSTM cells, a language model, gradient-vs-distance tools.
+
+Also the sequence wrappers and the recall task of the vanishing/exploding-gradient experiments.
 
 The cells use PyTorch's parameter names and layout, so weights copy one to one from ``torch.nn.RNN`` /
 ``torch.nn.LSTM`` (``load_torch_weights``) and the outputs agree:

@@ -10,6 +10,7 @@ Command line (also through ``make``)::
     python -m helpers.nbtools sync            # rewrite badges and bootstrap cells from pyproject.toml
     python -m helpers.nbtools check           # report policy problems (the tests run the same checks)
     python -m helpers.nbtools run [NB ...]    # execute in full mode, top to bottom, save outputs, strip
+    python -m helpers.nbtools times           # stored full-mode run time of each notebook and its long cells
 """
 
 from __future__ import annotations
@@ -162,6 +163,15 @@ def cell_seconds(cell: dict) -> float | None:
     return (parse(end) - parse(start)).total_seconds()
 
 
+def times_line(path: Path) -> str:
+    """One line: the notebook's stored full-mode run time (sum of its cells) and its cells over LONG_CELL_S."""
+    cells = load(path)["cells"]
+    seconds = [(i, cell_seconds(c)) for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    total = sum(s for _, s in seconds if s)
+    long = ", ".join(f"c{i} {s:.0f} s" for i, s in seconds if s and s > LONG_CELL_S)
+    return f"{Path(path).name:40s} {total:6.0f} s" + (f"   long cells: {long}" if long else "")
+
+
 def problems(path: Path, url: str | None = None) -> list[str]:
     """Everything about one notebook that breaks the notebook policy (see the README)."""
     path = Path(path)
@@ -238,9 +248,13 @@ def _notebooks(names: list[str]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Notebook maintenance for the course.")
-    parser.add_argument("command", choices=["sync", "check", "run"])
+    parser.add_argument("command", choices=["sync", "check", "run", "times"])
     parser.add_argument("notebooks", nargs="*", help="notebook files (default: all in notebooks/)")
     args = parser.parse_args(argv)
+    if args.command == "times":
+        for path in _notebooks(args.notebooks):
+            print(times_line(path))
+        return 0
     bad = 0
     for path in _notebooks(args.notebooks):
         if args.command == "sync":

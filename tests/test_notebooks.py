@@ -238,3 +238,13 @@ def test_policy_wants_long_cells_announced(tmp_path, seconds, before, flagged):
     nbtools.save(nb, path)
     assert nbtools.cell_seconds(nbtools.load(path)["cells"][4]) == pytest.approx(seconds)
     assert any("say how long it takes" in p for p in nbtools.problems(path)) is flagged
+
+
+def test_times_sums_the_stored_run_and_names_long_cells(tmp_path):
+    nb = _good_notebook()
+    _timed(nb["cells"][4], 45)
+    _timed(nb["cells"][6], 2.5)
+    path = tmp_path / "01_language_models.ipynb"
+    nbtools.save(nb, path)
+    line = nbtools.times_line(path)
+    assert re.search(r"\s48 s\s+long cells: c4 45 s$", line), line

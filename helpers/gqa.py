@@ -23,10 +23,10 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-from tqdm.auto import tqdm
 
+from helpers import pretrain
 from helpers.gpt import GPT, GPTConfig
-from helpers.pretrain import TrainConfig, batch_indices, get_batch, lr_at, make_optimizer
+from helpers.pretrain import TrainConfig
 
 POOLING = ("mean", "first")
 
@@ -134,31 +134,15 @@ def train_steps(model: GPT, ids: torch.Tensor, steps: int, batch_size: int = 16,
                 progress: bool = True) -> tuple[GPT, list[float]]:
     """Train ``model`` in place for ``steps`` AdamW steps on chunks of the token stream ``ids`` (int64 (N,)).
 
-    The recipe of ``helpers.pretrain`` (weight decay on matrices, warmup then cosine decay to ``min_lr``,
-    default lr / 10, clipping at 1); chunks of ``block_size`` tokens in an order fixed by ``seed``, so two
-    models trained with the same arguments see the same batches. Returns (model, training loss per step).
+    Notebook 10's loop, ``helpers.pretrain.train_steps``, with its recipe (weight decay on matrices, warmup then
+    cosine decay to ``min_lr``, default lr / 10, clipping at 1) and keyword arguments instead of a
+    ``TrainConfig``; chunks of the model's ``block_size`` tokens in an order fixed by ``seed``, so two models
+    trained with the same arguments see the same batches. Returns (model in eval mode, training loss per step).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    T = model.config.block_size
-    n_chunks = (len(ids) - 1) // T
-    if n_chunks < batch_size:
-        raise ValueError(f"the token stream has {n_chunks} chunks of {T} tokens: fewer than one batch of {batch_size}")
     tcfg = TrainConfig(lr=lr, min_lr=lr / 10 if min_lr is None else min_lr, warmup_steps=warmup_steps,
-                       batch_size=batch_size, block_size=T)
-    device = next(model.parameters()).device
-    optimizer = make_optimizer(model, tcfg)
-    losses = []
-    model.train()
-    for step in tqdm(range(steps), desc=desc, disable=not progress):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, tcfg, steps)
-        x, y = get_batch(ids, batch_indices(n_chunks, batch_size, step, seed), T)
-        _, loss = model(x.to(device), y.to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        losses.append(loss.item())
+                       batch_size=batch_size, block_size=model.config.block_size, seed=seed)
+    history = pretrain.train_steps(model, ids, steps, tcfg, desc=desc, progress=progress)
     model.eval()
-    return model, losses
+    return model, history["train_loss"]

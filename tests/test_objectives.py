@@ -131,14 +131,19 @@ def test_span_corruption_reassembles_exactly(seed):
 
 
 def test_corrupted_fraction_and_mean_span_length():
+    # Not statistical: every mask has exactly round(0.15 * 512) = 77 noise tokens in round(77 / 3) = 26 spans
+    # that never touch (touching spans would merge into fewer runs); only their places and lengths are random.
+    assert span_counts(512) == (77, 26)
     g = _gen(8)
-    noise, spans, total = 0, 0, 0
+    lengths = []
     for _ in range(300):
         mask = random_span_mask(512, 0.15, 3.0, generator=g)
-        starts = mask & ~torch.cat([torch.tensor([False]), mask[:-1]])
-        noise, spans, total = noise + mask.sum().item(), spans + starts.sum().item(), total + 512
-    assert abs(noise / total - 0.15) < 0.005
-    assert abs(noise / spans - 3.0) < 0.1
+        edges = torch.diff(mask.int(), prepend=torch.tensor([0]), append=torch.tensor([0]))
+        runs = (edges == -1).nonzero().flatten() - (edges == 1).nonzero().flatten()  # length of each run of noise
+        assert mask.sum().item() == 77 and len(runs) == 26
+        lengths += runs.tolist()
+    assert min(lengths) == 1 and max(lengths) > 9  # the lengths do vary
+    assert sum(lengths) / len(lengths) == 77 / 26  # mean span length 2.96, about 3
 
 
 def test_span_positions_are_spread_over_the_sequence():

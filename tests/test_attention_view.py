@@ -127,6 +127,10 @@ def test_head_statistics_on_known_patterns():
     assert stats["entropy"][0, 0] == pytest.approx(0.0, abs=1e-6)
     expected = sum(torch.log(torch.tensor(q + 1.0)) for q in range(1, T)) / (T - 1)
     assert stats["entropy"][0, 1] == pytest.approx(float(expected), rel=1e-5)
+    # an even head: query q looks q / 2 back on average (notebook 05's Exercise 3), and q's own weight is 1 / (q + 1)
+    assert stats["distance"][0, 1] == pytest.approx(sum(q / 2 for q in range(1, T)) / (T - 1))
+    assert stats["self"][0].tolist() == pytest.approx([0.0, sum(1 / (q + 1) for q in range(1, T)) / (T - 1)])
+    assert stats["first"][0, 0] == pytest.approx(1 / (T - 1))  # only query 1 looks back at position 0
     with pytest.raises(ValueError, match="weights must be"):
         head_statistics(torch.ones(3, 3))
 

@@ -2,9 +2,9 @@
 
 A notebook is a deck without any hand-made metadata: its title cell and every ``## `` section start a slide,
 ``### `` sub-sections start sub-slides (reveal.js's vertical slides), and everything else continues the slide
-above it. Optional depth (sections whose heading ends with ``(optional · 発展)``) and the Colab bootstrap cell
-are skipped, so the deck is the core path of lecture 3. ``python -m helpers.nbtools sync`` writes this
-metadata and the notebook policy checks that it is current.
+above it. Optional depth (sections and sub-sections whose heading ends with ``(optional · 発展)``) and the Colab
+bootstrap cell are skipped, so the deck is the core path of lecture 3. ``python -m helpers.nbtools sync`` writes
+this metadata and the notebook policy checks that it is current.
 
 Two ways to present:
 
@@ -47,20 +47,27 @@ def _source(cell: dict) -> str:
 
 
 def slide_types(nb: dict) -> list[str]:
-    """One RISE/reveal.js slide type per cell: "slide", "subslide", "skip" or "-" (continue the slide above)."""
-    types, optional = [], False
+    """One RISE/reveal.js slide type per cell: "slide", "subslide", "skip" or "-" (continue the slide above).
+
+    An optional section (``## ... (optional · 発展)``) is skipped up to the next ``##`` heading; an optional
+    sub-section (``### ... (optional · 発展)``) up to the next ``##`` or ``###`` heading.
+    """
+    types, optional_section, optional_sub = [], False, False
     for i, cell in enumerate(nb["cells"]):
         text = _source(cell)
         heading = text.splitlines()[0] if cell["cell_type"] == "markdown" and text else ""
         if heading.startswith("## "):
-            optional = OPTIONAL_MARK in heading
-            types.append("skip" if optional else "slide")
-        elif i == 0:
+            optional_section, optional_sub = OPTIONAL_MARK in heading, False
+            types.append("skip" if optional_section else "slide")
+            continue
+        if heading.startswith("### ") and not optional_section:
+            optional_sub = OPTIONAL_MARK in heading
+            types.append("skip" if optional_sub else "subslide")
+            continue
+        if i == 0:
             types.append("slide")
-        elif optional or (cell["cell_type"] == "code" and text.startswith(BOOTSTRAP_MARKER)):
+        elif optional_section or optional_sub or (cell["cell_type"] == "code" and text.startswith(BOOTSTRAP_MARKER)):
             types.append("skip")
-        elif heading.startswith("### "):
-            types.append("subslide")
         else:
             types.append("-")
     return types

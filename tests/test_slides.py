@@ -18,12 +18,15 @@ TOY = _nb(("md", "# 04 · Title"), ("md", "Colab."), ("code", nbtools.BOOTSTRAP_
           ("md", "## 1. Setup"), ("code", "course = setup()"),
           ("md", "## 2. Attention"), ("md", "### 2.1 Scores"), ("code", "scores = q @ k.T"),
           ("md", "## 3. BatchNorm in detail (optional · 発展)"), ("code", "bn()"), ("md", "### 3.1 more"),
-          ("md", "## 4. Exercises"), ("code", "# SELF-CHECK"))
+          ("md", "## 4. Exercises"), ("code", "# SELF-CHECK"),
+          ("md", "## 5. More"), ("md", "### 5.1 Core"), ("code", "a"), ("md", "### 5.2 Depth (optional · 発展)"),
+          ("code", "b"), ("md", "### 5.3 Core again"), ("code", "c"))
 
 
 def test_headings_make_the_deck_and_optional_sections_are_skipped():
     assert slides.slide_types(TOY) == ["slide", "-", "skip", "slide", "-", "slide", "subslide", "-",
-                                       "skip", "skip", "skip", "slide", "-"]
+                                       "skip", "skip", "skip", "slide", "-",
+                                       "slide", "subslide", "-", "skip", "skip", "subslide", "-"]
 
 
 def test_slide_metadata_is_written_once_and_then_current():

@@ -725,7 +725,8 @@ SKILLS = ("fluency", "no repetition", "diversity", "layout", "play's words")
 SKILL_MAPPINGS = {
     "fluency": "1 - (nats per token under the pretrained model) / ln(vocabulary size): 0 = a uniform guess",
     "no repetition": "1 - share of repeated 4-grams within each text (helpers.decoding.repeated_ngram_rate)",
-    "diversity": "distinct-2 of each text (helpers.decoding.distinct_n): distinct token pairs / all token pairs",
+    "diversity": "distinct-2 of each text per token pair (helpers.decoding.distinct_n): distinct pairs / all pairs "
+                 "(Li et al. 2016 divide by tokens)",
     "layout": "share of lines that fit the plays' layout (layout_share)",
     "play's words": "share of the words that occur in the prompt's play (word_share): real words, on topic",
 }
@@ -733,7 +734,10 @@ SKILL_MAPPINGS = {
 
 def skill_scores(nats_per_token: float, vocab_size: int, repeat_rate: float, distinct_2: float,
                  layout: float, play_words: float) -> dict[str, float]:
-    """Map the raw measures of one condition to 0..1 (1 = best) as stated in ``SKILL_MAPPINGS``; keys ``SKILLS``."""
+    """Map the raw measures of one text to 0..1 (1 = best) as stated in ``SKILL_MAPPINGS``; keys ``SKILLS``.
+
+    ``distinct_2`` is ``helpers.decoding.distinct_n([ids], 2)`` with its default per-pair denominator, so that a text
+    with no repeated pair scores 1 (Li et al. 2016's distinct-2 divides by the number of tokens instead)."""
     if vocab_size < 2:
         raise ValueError(f"vocab_size must be at least 2, got {vocab_size}")
     for name, v in (("repeat_rate", repeat_rate), ("distinct_2", distinct_2), ("layout", layout),

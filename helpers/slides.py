@@ -19,6 +19,7 @@ Two ways to present:
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,38 @@ def slide_types(nb: dict) -> list[str]:
     return types
 
 
+def _mid_cell_heading(text: str) -> int | None:
+    """Index of the first line after the first that starts a ``##``/``###`` heading, outside code fences."""
+    fenced = False
+    for i, line in enumerate(text.split("\n")):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif i and not fenced and re.match(r"#{2,3} ", line):
+            return i
+    return None
+
+
+def split_at_headings(nb: dict) -> bool:
+    """Give every ``##``/``###`` heading its own markdown cell start (the deck reads a cell's first line only).
+
+    A markdown cell with a heading in its middle is cut before the heading; the first part keeps the cell's id.
+    Returns True if anything was split.
+    """
+    changed, cells = False, []
+    for cell in nb["cells"]:
+        text = _source(cell)
+        cut = _mid_cell_heading(text) if cell["cell_type"] == "markdown" else None
+        while cut is not None:
+            lines = text.split("\n")
+            head, text = "\n".join(lines[:cut]).rstrip("\n"), "\n".join(lines[cut:])
+            cells.append({**cell, "source": head})
+            cell = {"cell_type": "markdown", "metadata": {}, "source": text}  # a new id comes with nbtools.save
+            cut, changed = _mid_cell_heading(text), True
+        cells.append(cell)
+    nb["cells"] = cells
+    return changed
+
+
 def apply_slide_metadata(nb: dict) -> bool:
     """Write the slide type of every cell and the deck's RISE settings into ``nb``; True if anything changed."""
     changed = nb.setdefault("metadata", {}).get("rise") != RISE_SETTINGS
@@ -93,6 +126,11 @@ def slide_metadata_problems(nb: dict) -> list[str]:
     for i, (cell, kind) in enumerate(zip(nb["cells"], slide_types(nb), strict=True)):
         if cell.get("metadata", {}).get("slideshow") != {"slide_type": kind}:
             found.append(f"cell {i} is not marked as slide type {kind!r} (run `make sync-notebooks`)")
+            break
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "markdown" and _mid_cell_heading(_source(cell)) is not None:
+            found.append(f"markdown cell {i} has a section heading in its middle: start a new cell there "
+                         "(`make sync-notebooks` splits it), since the slides follow each cell's first line")
             break
     return found
 

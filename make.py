@@ -5,8 +5,10 @@ Run from the repository root::
     python make.py install   # a .venv (unless one is active), a suitable torch, helpers and the test tools
     python make.py lab       # install, then open JupyterLab on notebooks/
     python make.py test      # install, lint, unit tests, every notebook in fast mode
+    python make.py slides    # install, then static slide decks of every notebook in build/slides (helpers.slides)
 
-``make install``, ``make lab`` and ``make test`` call the same code (``make test`` adds the browser tests).
+``make install``, ``make lab``, ``make test`` and ``make slides`` call the same code (``make test`` adds the
+browser tests).
 
 Which torch ``install`` chooses (set ``COURSE_TORCH_INDEX`` to change it):
 
@@ -168,7 +170,7 @@ def check_commands(python: Path) -> list[tuple[list[str], dict]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
-    parser.add_argument("command", choices=["install", "lab", "test"])
+    parser.add_argument("command", choices=["install", "lab", "test", "slides"])
     parser.add_argument("--extras", default=EXTRAS, help=f"optional dependency groups to install (default {EXTRAS})")
     parser.add_argument("--no-install", action="store_true", help="lab/test: skip the install step")
     args, rest = parser.parse_known_args(argv)
@@ -179,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         install(python, args.extras)
     if args.command == "lab":
         return subprocess.call(lab_command(python, rest), cwd=ROOT)
+    if args.command == "slides":
+        return subprocess.call([str(python), "-m", "helpers.slides"], cwd=ROOT)
     if args.command == "test":
         for cmd, extra in check_commands(python):
             print("+", " ".join(cmd), flush=True)

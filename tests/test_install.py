@@ -112,7 +112,7 @@ def test_jupyterlab_gets_the_course_settings_without_the_news_toast():
 def test_the_readme_gives_the_windows_commands_and_they_run():
     """The PowerShell lines in the README name make.py's commands, and `make.py lab` starts a real JupyterLab."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for line in ("python make.py install", "python make.py lab", "python make.py test"):
+    for line in ("python make.py install", "python make.py lab", "python make.py test", "python make.py slides"):
         assert line in readme, line
     out = subprocess.run([sys.executable, "make.py", "lab", "--no-install", "--version"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)

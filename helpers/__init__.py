@@ -24,7 +24,8 @@ version from here. One module per idea:
 - ``helpers.param_count``: parameter counts of GPT, BERT and T5 by formula from their configs; GPT-3's model table (notebook 07).
 - ``helpers.pretrain``: the pretraining loop, runnable as ``python -m helpers.pretrain``.
 - ``helpers.checkpoint``: atomic safetensors checkpoints; loading the shipped model.
-- ``helpers.decoding``: greedy, beam search, temperature/top-k/top-p sampling (matching Hugging Face's ``generate``), repetition and diversity measures, sampling sliders (notebook 12).
+- ``helpers.decoding``: greedy, beam search, temperature/top-k/top-p sampling (matching Hugging Face's ``generate``), repetition and diversity measures (notebook 12).
+- ``helpers.decoding_view``: decoding as pictures: next-token probability bars, the beam-search tree, sampling sliders (notebook 12).
 - ``helpers.evaluation``: confidence intervals, a held-out multiple-choice quiz scored by log-likelihood, a classification head and fine-tuning, arithmetic exact match, skill profiles (notebook 13).
 - ``helpers.bench``: benchmarks that print figures beside Hugging Face's, and the KV-cache speed-up (``make bench``).
 - ``helpers.bench_pipeline``: documents per second through each stage of the data pipeline.

@@ -11,8 +11,9 @@
 - ``token_log_probs`` and ``token_ranks``: how likely the model finds a given continuation, and where each of
   its tokens ranked (inside the top k? inside the top-p nucleus?); ``repeated_ngram_rate`` and ``distinct_n``:
   how repetitive or varied texts are.
-- ``draw_next_token_chart``, ``draw_beam_tree`` (pure drawing functions) and ``SamplingExplorer`` (ipywidgets
-  sliders for temperature, top-k and top-p; works with ipywidgets 7.7 and 8).
+
+The pictures and the sampling sliders (``draw_next_token_chart``, ``draw_beam_tree``, ``SamplingExplorer``) are in
+``helpers.decoding_view``.
 
 The model is anything called as ``model(idx) -> (logits, loss)`` with ``idx`` (B, T) token ids and logits
 (B, T, vocab), and with a ``config.block_size`` (the course GPT). **Context window**: the model only ever
@@ -32,7 +33,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import torch
 
 from helpers.gpt import GPT, KVCache
@@ -414,171 +414,3 @@ def distinct_n(texts, n: int = 2, denominator: str = "ngrams") -> float:
         raise ValueError(f"no {n}-grams: the texts are all shorter than {n} tokens")
     total = sum(len(ids) for ids in texts) if denominator == "tokens" else len(grams)
     return len(set(grams)) / total
-
-
-# ----- drawing ------------------------------------------------------------------------------------------------
-KEPT_COLOUR, CUT_COLOUR = "tab:blue", "lightgrey"
-
-
-def draw_next_token_chart(labels: list[str], before, after, title: str = ""):
-    """Bar chart of next-token probabilities; the pure drawing function behind ``SamplingExplorer``.
-
-    labels: token labels, most likely first; before: their probabilities after temperature, before the top-k /
-    top-p cut; after: the renormalised probabilities sampling uses (0 = cut off). Kept tokens are solid blue
-    bars of the ``after`` probability; cut-off tokens are grey bars of the probability they had before the cut.
-    An outline marks every token's ``before`` probability. Returns the figure; ``fig.axes[0].containers[0]``
-    holds the solid bars, in label order.
-    """
-    before = torch.as_tensor(before, dtype=torch.float32)
-    after = torch.as_tensor(after, dtype=torch.float32)
-    n = len(labels)
-    if before.shape != (n,) or after.shape != (n,):
-        raise ValueError(f"need one 'before' and one 'after' probability per label ({n}), "
-                         f"got {tuple(before.shape)} and {tuple(after.shape)}")
-    kept = after > 0
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * n + 1.6))
-    y = list(range(n))
-    widths = torch.where(kept, after, before).tolist()
-    colours = [KEPT_COLOUR if k else CUT_COLOUR for k in kept.tolist()]
-    ax.barh(y, widths, color=colours, height=0.75)
-    ax.barh(y, before.tolist(), fill=False, edgecolor="dimgrey", linewidth=0.8, height=0.75)
-    ax.set_yticks(y, labels, fontsize=10)
-    ax.invert_yaxis()
-    top = max(float(before.max()), float(after.max())) if n else 1.0
-    ax.set_xlim(0, min(1.0, top * 1.15) or 1.0)
-    ax.set_xlabel("probability of the next token")
-    ax.grid(axis="y", visible=False)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=KEPT_COLOUR), plt.Rectangle((0, 0), 1, 1, color=CUT_COLOUR),
-               plt.Rectangle((0, 0), 1, 1, fill=False, edgecolor="dimgrey")]
-    ax.legend(handles, ["kept: probability sampled from", "cut off", "before the cut"], loc="lower right",
-              fontsize=9)
-    if title:
-        ax.set_title(title, fontsize=11)
-    fig.tight_layout()
-    return fig
-
-
-def draw_beam_tree(result: BeamResult, label, prompt_label: str = "prompt"):
-    """The search tree of ``beam_search(..., trace=True)``: one column per step, the 2 x width best candidates
-    of each step, each joined to the live beam it extends. Kept beams blue, finished green, pruned grey.
-
-    label: a function token id -> text for the boxes. Returns the figure.
-    """
-    if not result.steps:
-        raise ValueError("no steps to draw: run beam_search(..., trace=True) with max_new_tokens >= 1")
-    colours = {"kept": "tab:blue", "finished": "tab:green", "pruned": "lightgrey"}
-    n_rows = max(len(s) for s in result.steps)
-    fig, ax = plt.subplots(figsize=(2.3 * (len(result.steps) + 1), 0.75 * n_rows + 1.4))
-    parent_y = [(n_rows - 1) / 2]  # the prompt sits in the middle of column 0
-    ax.text(0, parent_y[0], prompt_label, ha="center", va="center", fontsize=9,
-            bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "black"})
-    for col, records in enumerate(result.steps, start=1):
-        order = sorted(range(len(records)), key=lambda i: (parent_y[records[i]["parent"]], i))  # few crossings
-        ys = {i: row * (n_rows - 1) / max(1, len(records) - 1) for row, i in enumerate(order)}
-        next_parent_y = []
-        for i, r in enumerate(records):
-            colour = colours[r["status"]]
-            ax.plot([col - 1, col], [parent_y[r["parent"]], ys[i]], color=colour,
-                    linewidth=2.2 if r["status"] != "pruned" else 1.0, zorder=1)
-            ax.text(col, ys[i], f"{label(r['token'])}\n{r['log_prob']:.2f}", ha="center", va="center", fontsize=8.5,
-                    color="black" if r["status"] != "pruned" else "grey", zorder=2,
-                    bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": colour,
-                          "linewidth": 2 if r["status"] != "pruned" else 1})
-            if r["status"] == "kept":
-                next_parent_y.append(ys[i])
-        parent_y = next_parent_y
-    ax.set_xlim(-0.6, len(result.steps) + 0.6)
-    ax.set_ylim(n_rows - 0.4, -0.6)
-    ax.set_xticks(range(len(result.steps) + 1), ["prompt"] + [f"step {s}" for s in range(1, len(result.steps) + 1)])
-    ax.set_yticks([])
-    ax.grid(False)
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    handles = [plt.Line2D([], [], color=c, linewidth=3) for c in colours.values()]
-    ax.legend(handles, ["kept (live beam)", "finished (kept aside)", "pruned"], loc="upper center",
-              bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=9, frameon=False)
-    fig.tight_layout()
-    return fig
-
-
-# ----- the sampling explorer ----------------------------------------------------------------------------------
-def token_label(tok, token: int) -> str:
-    """One token as readable text: a leading space shown as '␣', a line break as '⏎' (as in notebooks 04-05)."""
-    from helpers.attention_view import token_labels
-
-    return token_labels(tok, [token])[0]
-
-
-class SamplingExplorer:
-    """Sliders for temperature, top-k and top-p (and a prompt box and a seed) that redraw the next-token
-    probabilities of the course GPT and draw a fresh sample.
-
-    ``SamplingExplorer(model, tok, prompt).widget`` is an ``ipywidgets.interactive``: display it in a notebook.
-    Controls (``.controls``): ``prompt`` (text), ``temperature``, ``top_k`` (0 = off), ``top_p`` (1 = off),
-    ``seed``. Each redraw calls ``show(...)``, which draws with ``draw_next_token_chart``, prints a sample, and
-    keeps in ``.last`` (and returns) what it drew: ``labels``/``ids`` of the ``top`` most likely tokens,
-    ``before``/``after`` probabilities, ``kept`` (bools), ``n_kept`` (over the whole vocabulary), ``sample``
-    (text) and the settings. Setting a control's ``.value`` in Python redraws too (that is how tests drive it).
-    """
-
-    def __init__(self, model, tok, prompt: str, top: int = 20, max_new_tokens: int = 30):
-        import ipywidgets as widgets
-
-        if top < 1:
-            raise ValueError(f"top must be >= 1, got {top}")
-        self.model, self.tok, self.top = model, tok, min(top, _vocab_size(model))
-        self.max_new_tokens = check_max_new_tokens(max_new_tokens)
-        self._cache: dict[str, tuple[list[int], torch.Tensor]] = {}
-        wide = widgets.Layout(width="95%")
-        labelled = {"description_width": "initial"}  # the slider names are longer than ipywidgets' default width
-        self.controls = {
-            "prompt": widgets.Text(value=prompt, description="prompt", continuous_update=False, layout=wide),
-            "temperature": widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=2, step=0.25,
-                                                  description="temperature", continuous_update=False, style=labelled),
-            "top_k": widgets.IntSlider(value=0, min=0, max=100, description="top-k (0=off)",
-                                       continuous_update=False, style=labelled),
-            "top_p": widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p (1=off)",
-                                         continuous_update=False, style=labelled),
-            "seed": widgets.IntSlider(value=0, min=0, max=50, description="seed", continuous_update=False),
-        }
-        self.last: dict | None = None
-        self.widget = widgets.interactive(self.show, **self.controls)
-        if self.last is None:  # ipywidgets 8 draws at once; 7.7 waits until displayed: draw now in both
-            self.widget.update()
-
-    def _logits(self, prompt: str) -> tuple[list[int], torch.Tensor]:
-        if prompt not in self._cache:
-            ids = check_prompt(self.tok.encode(prompt), _vocab_size(self.model))
-            idx = torch.tensor([ids], device=_device(self.model))
-            self._cache[prompt] = (ids, next_token_logits(self.model, idx)[0].cpu())  # (V,)
-        return self._cache[prompt]
-
-    def show(self, prompt: str, temperature: float, top_k: int, top_p: float, seed: int) -> dict | None:
-        """Draw one view and print a sample; an empty prompt prints a message instead of failing."""
-        try:
-            ids, logits = self._logits(prompt)
-        except ValueError as err:
-            print(err)
-            self.last = None
-            return None
-        k = int(top_k) or None
-        p = float(top_p) if top_p < 1.0 else None
-        before = (logits / temperature).softmax(-1)  # (V,) after temperature, before the cut
-        after = next_token_distribution(logits, temperature, k, p)  # (V,) what sampling uses
-        order = logits.argsort(descending=True, stable=True)[: self.top]  # the most likely tokens
-        labels = [token_label(self.tok, int(i)) for i in order]
-        n_kept = int((after > 0).sum())
-        settings = f"temperature {temperature:.3g}, top-k {k or 'off'}, top-p {'off' if p is None else f'{p:.2f}'}"
-        fig = draw_next_token_chart(labels, before[order], after[order],
-                                    title=f"{settings}: {n_kept} of {len(logits)} tokens kept")
-        plt.show()
-        plt.close(fig)
-        new = sample(self.model, ids, self.max_new_tokens, temperature, k, p,
-                     generator=torch.Generator().manual_seed(int(seed)))
-        text = self.tok.decode(new)
-        print(f"sample (seed {seed}):\n{prompt}{text}")
-        self.last = {"prompt": prompt, "ids": order.tolist(), "labels": labels, "before": before[order],
-                     "after": after[order], "kept": (after[order] > 0).tolist(), "n_kept": n_kept,
-                     "sample": text, "sample_ids": new, "temperature": temperature, "top_k": k, "top_p": p,
-                     "seed": int(seed)}
-        return self.last

@@ -1,27 +1,16 @@
-"""Decoding (notebook 12): greedy, beam search and sampling filters against Hugging Face, input checks,
-text statistics, the drawing functions and the sampling explorer's widget wiring (ipywidgets 8 and 7.7)."""
+"""Decoding (notebook 12): greedy, beam search and sampling filters against Hugging Face, input checks and
+text statistics. The pictures and the sampling explorer are tested in test_decoding_view.py."""
 
 
-import matplotlib
 import pytest
 import torch
 
-matplotlib.use("Agg")
-
-from colab_widgets import needs_ipywidgets_7_7, run_on_ipywidgets_7_7  # noqa: E402
-
-from helpers.attention_view import figure_png  # noqa: E402
-from helpers.checkpoint import load_model  # noqa: E402
-from helpers.course import set_threads  # noqa: E402
-from helpers.data import data_dir  # noqa: E402
-from helpers.decoding import (  # noqa: E402
-    CUT_COLOUR,
-    KEPT_COLOUR,
-    SamplingExplorer,
+from helpers.checkpoint import load_model
+from helpers.course import set_threads
+from helpers.data import data_dir
+from helpers.decoding import (
     beam_search,
     distinct_n,
-    draw_beam_tree,
-    draw_next_token_chart,
     filter_logits,
     greedy,
     next_token_distribution,
@@ -32,7 +21,7 @@ from helpers.decoding import (  # noqa: E402
     token_log_probs,
     token_ranks,
 )
-from helpers.tokenizer import BPETokenizer  # noqa: E402
+from helpers.tokenizer import BPETokenizer
 
 NEWLINE = 10  # byte-level BPE: a line break is always the single token 10 (the regex never merges it)
 
@@ -326,80 +315,3 @@ def test_distinct_n_over_tokens_is_li_et_al_2016():
         assert d_gram == pytest.approx(d_tok * 6 / (6 - (n - 1) * 2))
     one = list(range(64))  # one text of 64 tokens, no repeats
     assert distinct_n([one], 2) == 1.0 and distinct_n([one], 2, "tokens") == pytest.approx(63 / 64)
-
-
-# ----- drawing and the explorer -------------------------------------------------------------------------------
-def test_chart_colours_and_labels_follow_the_cut():
-    labels = ["a", "b", "c", "d"]
-    before = torch.tensor([0.5, 0.3, 0.15, 0.05])
-    after = torch.tensor([0.625, 0.375, 0.0, 0.0])
-    fig = draw_next_token_chart(labels, before, after, title="top-k 2")
-    ax = fig.axes[0]
-    bars = ax.containers[0]
-    colours = [matplotlib.colors.to_hex(b.get_facecolor()) for b in bars]
-    assert colours == [matplotlib.colors.to_hex(KEPT_COLOUR)] * 2 + [matplotlib.colors.to_hex(CUT_COLOUR)] * 2
-    assert [b.get_width() for b in bars] == pytest.approx([0.625, 0.375, 0.15, 0.05])  # cut: width before the cut
-    assert [t.get_text() for t in ax.get_yticklabels()] == labels and ax.get_title() == "top-k 2"
-    other = draw_next_token_chart(labels, before, torch.tensor([0.5, 0.3, 0.15, 0.05]))
-    assert figure_png(fig) != figure_png(other)
-    with pytest.raises(ValueError, match="one 'before' and one 'after'"):
-        draw_next_token_chart(labels, before[:3], after)
-    matplotlib.pyplot.close("all")
-
-
-def test_beam_tree_draws_every_candidate(gpt):
-    model, tok = gpt
-    r = beam_search(model, tok.encode("HAMLET.\nO"), 3, 4, eot_id=NEWLINE, trace=True)
-    fig = draw_beam_tree(r, lambda t: tok.decode([t]), prompt_label="HAMLET. O")
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert len(texts) == 1 + sum(len(s) for s in r.steps)
-    assert f"{tok.decode([r.steps[0][0]['token']])}\n{r.steps[0][0]['log_prob']:.2f}" in texts
-    with pytest.raises(ValueError, match="trace=True"):
-        draw_beam_tree(beam_search(model, tok.encode("HAMLET."), 2, 3), str)
-    matplotlib.pyplot.close("all")
-
-
-def test_explorer_redraws_when_a_control_moves(gpt, capsys):
-    model, tok = gpt
-    ex = SamplingExplorer(model, tok, "HAMLET.\nTo be, or not to", max_new_tokens=6)
-    first = ex.last
-    assert first["n_kept"] == model.config.vocab_size and all(first["kept"]) and len(first["labels"]) == 20
-    assert first["sample"] and first["sample"] in capsys.readouterr().out
-    ex.controls["top_k"].value = 5
-    assert ex.last["n_kept"] == 5 and ex.last["kept"] == [True] * 5 + [False] * 15
-    ex.controls["top_k"].value = 0
-    ex.controls["top_p"].value = 0.5
-    logits = next_token_logits(model, torch.tensor([tok.encode("HAMLET.\nTo be, or not to")]))[0]
-    n = int((next_token_distribution(logits, top_p=0.5) > 0).sum())
-    assert ex.last["n_kept"] == n < model.config.vocab_size and ex.last["top_p"] == 0.5
-    assert ex.last["kept"] == [True] * min(n, 20) + [False] * (20 - min(n, 20))
-    before = ex.last["before"].clone()
-    ex.controls["temperature"].value = 0.25
-    assert ex.last["before"][0] > before[0] and ex.last["n_kept"] <= first["n_kept"]  # sharper
-    chart = lambda last: figure_png(draw_next_token_chart(last["labels"], last["before"], last["after"]))  # noqa: E731
-    png = chart(ex.last)
-    ex.controls["top_p"].value = 1.0
-    assert chart(ex.last) != png
-    text = ex.last["sample"]
-    ex.controls["seed"].value = 7
-    assert ex.last["sample"] != text
-    ex.controls["prompt"].value = "Friends, Romans, countrymen,"
-    assert ex.last["prompt"] == "Friends, Romans, countrymen," and ex.last["labels"] != first["labels"]
-    ex.controls["prompt"].value = ""
-    assert ex.last is None and "prompt is empty" in capsys.readouterr().out
-    matplotlib.pyplot.close("all")
-
-
-@needs_ipywidgets_7_7
-def test_explorer_wiring_with_ipywidgets_7_7():
-    """Colab runs ipywidgets 7.7.1: the same wiring must work there."""
-    run_on_ipywidgets_7_7(
-        "from helpers.decoding import SamplingExplorer\n"
-        "ex = SamplingExplorer(model, tok, 'HAMLET.\\nTo be', max_new_tokens=5)\n"
-        "assert ex.last is not None and ex.last['n_kept'] == 2048\n"
-        "ex.controls['top_k'].value = 3\n"
-        "assert ex.last['n_kept'] == 3 and ex.last['kept'][:4] == [True, True, True, False]\n"
-        "ex.controls['top_p'].value = 0.3\n"
-        "assert ex.last['top_p'] == 0.3 and ex.last['n_kept'] <= 3\n"
-        "ex.controls['prompt'].value = 'Friends, Romans'\n"
-        "assert ex.last['prompt'] == 'Friends, Romans'\n")

@@ -15,6 +15,7 @@ version from here. One module per idea:
 - ``helpers.attention_view``: the course GPT's attention as heatmaps, an interactive explorer, head statistics, bertviz.
 - ``helpers.pretrained``: a real pretrained encoder offline (MiniLM, optional extra) and its attention.
 - ``helpers.transformer``: the Transformer block's pieces: feed-forward, LayerNorm, RMSNorm, sinusoidal positions, pre-/post-LN block (notebook 06).
+- ``helpers.web_crawl``: the data pipeline's raw input: a synthetic web crawl (seeded page generator) and the plays cut into pages (notebook 08).
 - ``helpers.pipeline``, ``helpers.minhash``: a Dolma-style data pipeline (decoding, language ID, Gopher/C4 rules, exact and MinHash/LSH near-dedup, PII masking, split, data card) (notebook 08).
 - ``helpers.tokenizer``: byte-level BPE (train, encode, decode, save, load); the course tokenizer.
 - ``helpers.gpt``: the course GPT (GPT-2 architecture; multi-, grouped- and multi-query attention; a KV cache) and its Hugging Face conversion.

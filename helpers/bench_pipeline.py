@@ -1,8 +1,9 @@
 """Benchmark of the data pipeline (notebook 08): documents per second through each stage.
 
-``python -m helpers.bench_pipeline`` (or ``bench_pipeline()``) builds the pipeline's whole input (both editions
-of every work, cut into chunks, plus the generated web pages), runs ``helpers.pipeline.run_pipeline`` over it a
-few times and prints, per stage, the documents that entered it, the median seconds and documents per second.
+``python -m helpers.bench_pipeline`` (or ``bench_pipeline()``) builds the pipeline's whole input with
+``helpers.web_crawl.raw_documents`` (both editions of every work, cut into chunks, plus the generated web pages),
+runs ``helpers.pipeline.run_pipeline`` over it a few times and prints, per stage, the documents that entered it,
+the median seconds and documents per second.
 The near-duplicate stage is also split into its three parts (shingle hashing, MinHash signatures, LSH).
 """
 
@@ -18,7 +19,8 @@ def bench_pipeline(repeats: int = 3, works=None) -> dict:
 
     Returns ``{stage: {"docs": n, "seconds": s, "docs_per_s": n / s}}`` plus a "total" entry.
     """
-    from helpers.pipeline import STAGES, raw_documents, run_pipeline
+    from helpers.pipeline import STAGES, run_pipeline
+    from helpers.web_crawl import raw_documents
 
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")

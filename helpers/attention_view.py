@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from helpers.gpt import GPT
+from helpers.japanese import english_only_note
 from helpers.tokenizer import BPETokenizer
 
 BERTVIZ_HINT = ("bertviz is not installed: `pip install bertviz` (or `make install`). "
@@ -172,6 +173,9 @@ class AttentionExplorer:
             print(err)
             self.last = None
             return None
+        note = english_only_note(text)
+        if note:
+            print(note)
         T = len(tokens)
         if self.controls["query"].max != T - 1:  # a new sentence: the query slider follows its length
             self.controls["query"].max = T - 1

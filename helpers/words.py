@@ -14,19 +14,29 @@ The Transformer notebooks use the BPE tokenizer (``helpers.tokenizer``); the old
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 
 import regex
+
+from helpers.japanese import english_only_note
 
 WORD_PATTERN = regex.compile(r"\p{L}+(?:'\p{L}+)*|[.,;:!?]")
 UNK = "<unk>"
 
 
 def words(text: str) -> list[str]:
-    """Split ``text`` into lower-case words and punctuation marks (see the module docstring)."""
+    """Split ``text`` into lower-case words and punctuation marks (see the module docstring).
+
+    Japanese text is split too (a run of kana and kanji is one "word": Japanese puts no spaces between words),
+    with a one-line warning that says so.
+    """
     if not isinstance(text, str):
         raise TypeError(f"words() takes a str, got {type(text).__name__}")
+    note = english_only_note(text, what="The word splitter was written for English and the word models were")
+    if note:
+        warnings.warn(note, stacklevel=2)
     return WORD_PATTERN.findall(text.lower())
 
 

@@ -179,3 +179,14 @@ def test_role_scores_against_a_head_that_does_exactly_that():
     assert scores[0, 1] == pytest.approx(baseline) == pytest.approx(sum(1 / (q + 1) for q in range(1, T)) / (T - 1))
     with pytest.raises(ValueError, match="do not match"):
         role_scores(torch.ones(1, 1, 1, T, T), t)
+
+
+def test_explorer_says_in_one_line_when_the_sentence_is_japanese(gpt, capsys):
+    model, tok = gpt
+    ex = AttentionExplorer(model, tok, TEXT)
+    assert "Japanese" not in capsys.readouterr().out  # English: no note
+    ex.controls["text"].value = "生きるべきか、死ぬべきか"
+    out = capsys.readouterr().out
+    assert "11 Japanese characters" in out and "trained on English" in out
+    assert len([line for line in out.splitlines() if "Japanese" in line]) == 1
+    assert ex.last is not None and len(ex.last["tokens"]) > 10  # still drawn: byte fragments, not an error

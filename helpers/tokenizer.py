@@ -14,6 +14,11 @@ pair (left id, then right id): a stated, deterministic rule.
 Training does not recount every pair after every merge: it keeps the pair counts and,
 for each merge, updates them only in the (unique) words that contain the merged pair.
 ``tok.words_touched`` records how many distinct words each merge updated (notebook 09 prints it).
+
+A real model's vocabulary reads in too (notebook 14): ``BPETokenizer.from_tokenizer_json(path)`` takes Hugging
+Face's ``tokenizer.json`` of a byte-level BPE (GPT-2, SmolLM2), whose ids are not the course's (byte b is not id b,
+special tokens come first), so the tokenizer can carry its own id of each byte (``byte_ids``) and of each merge's
+result (``merge_ids``); the algorithm is the same.
 """
 
 from __future__ import annotations
@@ -57,24 +62,66 @@ def merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     return out
 
 
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's table from the 256 byte values to printable characters, the alphabet of byte-level vocabulary files.
+
+    Printable bytes stand for themselves ('a' is 'a'); the others (controls, space, ...) are moved to characters
+    from U+0100 up, in byte order: the space 0x20 is 'Ġ' (U+0120), the newline 0x0A is 'Ċ' (U+010A). So the
+    token " the" is written "Ġthe" in ``tokenizer.json``.
+    """
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table = {b: chr(b) for b in printable}
+    for n, b in enumerate(b for b in range(256) if b not in table):
+        table[b] = chr(256 + n)
+    return dict(sorted(table.items()))
+
+
 class BPETokenizer:
-    """A trained byte-level BPE: ``merges`` in order (merge i makes id 256 + i), plus special tokens."""
+    """A byte-level BPE: ``merges`` in order (merge i makes id 256 + i), plus special tokens.
+
+    ``byte_ids`` and ``merge_ids`` (keyword-only) give the ids of another vocabulary: the id of each byte value
+    (None where the vocabulary has no token for that byte) and the id each merge makes. ``special_tokens`` is a
+    sequence (ids follow the merges) or a dict text -> id.
+    """
 
     def __init__(self, merges: list[tuple[int, int]], pattern: str | None = GPT2_PATTERN,
-                 special_tokens: list[str] | tuple[str, ...] = ()):
+                 special_tokens: list[str] | tuple[str, ...] | dict[str, int] = (), *,
+                 byte_ids: list[int | None] | None = None, merge_ids: list[int] | None = None):
         self.merges = [tuple(m) for m in merges]
         self.pattern = pattern
         self._regex = regex.compile(pattern) if pattern else None
-        self.ranks = {pair: 256 + i for i, pair in enumerate(self.merges)}  # pair -> new id
-        self.vocab = {i: bytes([i]) for i in range(256)}  # id -> bytes
-        for i, (a, b) in enumerate(self.merges):
-            if a >= 256 + i or b >= 256 + i:
+        if byte_ids is not None and len(byte_ids) != 256:
+            raise TokenizerError(f"byte_ids must give an id (or None) for each of the 256 bytes, got {len(byte_ids)}")
+        if merge_ids is not None and len(merge_ids) != len(self.merges):
+            raise TokenizerError(f"merge_ids must give one id per merge: {len(merge_ids)} ids, {len(self.merges)} merges")
+        self.byte_ids = list(range(256)) if byte_ids is None else list(byte_ids)  # byte value -> token id
+        self.merge_ids = [256 + i for i in range(len(self.merges))] if merge_ids is None else list(merge_ids)
+        self._course_ids = byte_ids is None and merge_ids is None  # the course's own numbering
+        self.ranks = {}  # pair -> rank (its position in the merge list: lower merges first)
+        for i, pair in enumerate(self.merges):
+            self.ranks.setdefault(pair, i)
+        self.vocab = {i: bytes([b]) for b, i in enumerate(self.byte_ids) if i is not None}  # id -> bytes
+        if len(self.vocab) != sum(i is not None for i in self.byte_ids):
+            raise TokenizerError("byte_ids gives two bytes the same id")
+        for i, ((a, b), new) in enumerate(zip(self.merges, self.merge_ids, strict=True)):
+            if a not in self.vocab or b not in self.vocab:
                 raise TokenizerError(f"merge {i} uses an id that does not exist yet: {(a, b)}")
-            self.vocab[256 + i] = self.vocab[a] + self.vocab[b]
-        first_special = 256 + len(self.merges)
-        self.special_tokens = {s: first_special + i for i, s in enumerate(special_tokens)}
-        self._special_regex = (regex.compile("(" + "|".join(regex.escape(s) for s in special_tokens) + ")")
-                               if special_tokens else None)
+            piece = self.vocab[a] + self.vocab[b]
+            if self.vocab.setdefault(new, piece) != piece:
+                raise TokenizerError(f"merge {i} makes id {new}, which already stands for {self.vocab[new]!r}")
+        if isinstance(special_tokens, dict):
+            self.special_tokens = {str(s): int(i) for s, i in special_tokens.items()}
+        else:
+            first_special = 256 + len(self.merges)
+            self.special_tokens = {s: first_special + i for i, s in enumerate(special_tokens)}
+        clash = [s for s, i in self.special_tokens.items() if i in self.vocab]
+        if clash:
+            raise TokenizerError(f"special tokens {clash[:3]} have ids that byte or merge tokens already use")
+        self._special_by_id = {i: s.encode("utf-8") for s, i in self.special_tokens.items()}
+        self._size = 1 + max([*self.vocab, *self._special_by_id], default=-1)
+        longest_first = sorted(self.special_tokens, key=len, reverse=True)  # '<|a|>x' before '<|a|>'
+        self._special_regex = (regex.compile("(" + "|".join(regex.escape(s) for s in longest_first) + ")")
+                               if self.special_tokens else None)
         self._cache: dict[str, list[int]] = {}
         # Set by ``train``: for each merge, how many distinct words contained the merged pair (the words it
         # updated). None for a tokenizer built from a merge list or loaded from a file.
@@ -83,7 +130,8 @@ class BPETokenizer:
     # ----- sizes and names -------------------------------------------------------------------
     @property
     def vocab_size(self) -> int:
-        return 256 + len(self.merges) + len(self.special_tokens)
+        """One more than the largest id (bytes, merges and special tokens)."""
+        return self._size
 
     @property
     def eot_id(self) -> int:
@@ -94,9 +142,8 @@ class BPETokenizer:
 
     def token_bytes(self, i: int) -> bytes:
         """The bytes a token id stands for (a special token's own text for special ids)."""
-        for s, j in self.special_tokens.items():
-            if i == j:
-                return s.encode("utf-8")
+        if i in self._special_by_id:
+            return self._special_by_id[i]
         if i not in self.vocab:
             raise TokenizerError(f"token id {i} is outside the vocabulary (size {self.vocab_size})")
         return self.vocab[i]
@@ -178,13 +225,16 @@ class BPETokenizer:
         cached = self._cache.get(chunk)
         if cached is not None:
             return cached
-        ids = list(chunk.encode("utf-8"))
+        ids = [self.byte_ids[b] for b in chunk.encode("utf-8")]
+        if None in ids:
+            byte = chunk.encode("utf-8")[ids.index(None)]
+            raise TokenizerError(f"byte 0x{byte:02x} (in {chunk!r}) has no token in this vocabulary")
         while len(ids) >= 2:
             ranked = [(self.ranks.get(p, 1 << 30), p) for p in zip(ids, ids[1:])]
-            rank, pair = min(ranked)
+            rank, pair = min(ranked)  # the earliest-learned merge present; ties: the smaller pair
             if rank == 1 << 30:
                 break
-            ids = merge(ids, pair, rank)
+            ids = merge(ids, pair, self.merge_ids[rank])
         if len(self._cache) < 500_000:
             self._cache[chunk] = ids
         return ids
@@ -232,9 +282,11 @@ class BPETokenizer:
             "pattern": self.pattern,
             "special_tokens": self.special_tokens,
             "vocab_size": self.vocab_size,
-            "merges": [[a, b, self.vocab[256 + i].decode("utf-8", errors="backslashreplace")]
-                       for i, (a, b) in enumerate(self.merges)],
+            "merges": [[a, b, self.vocab[new].decode("utf-8", errors="backslashreplace")]
+                       for (a, b), new in zip(self.merges, self.merge_ids, strict=True)],
         }
+        if not self._course_ids:  # another vocabulary's numbering
+            data["byte_ids"], data["merge_ids"] = self.byte_ids, self.merge_ids
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
         os.replace(tmp, path)
@@ -248,13 +300,54 @@ class BPETokenizer:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             merges = [(int(m[0]), int(m[1])) for m in data["merges"]]
-            specials = sorted(data["special_tokens"], key=data["special_tokens"].get)
-            tok = cls(merges, pattern=data["pattern"], special_tokens=specials)
+            if "byte_ids" in data:
+                tok = cls(merges, pattern=data["pattern"], special_tokens=data["special_tokens"],
+                          byte_ids=data["byte_ids"], merge_ids=data["merge_ids"])
+            else:
+                specials = sorted(data["special_tokens"], key=data["special_tokens"].get)
+                tok = cls(merges, pattern=data["pattern"], special_tokens=specials)
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, IndexError, ValueError) as e:
             raise TokenizerError(f"tokenizer file {path} is damaged or not a course tokenizer ({e!r})") from None
         if tok.special_tokens != data["special_tokens"] or tok.vocab_size != data.get("vocab_size", tok.vocab_size):
             raise TokenizerError(f"tokenizer file {path} is inconsistent: special token ids or vocab_size do not match")
         return tok
+
+    @classmethod
+    def from_tokenizer_json(cls, path: str | os.PathLike) -> BPETokenizer:
+        """Read a Hugging Face ``tokenizer.json`` of a byte-level BPE (GPT-2, SmolLM2) into the course tokenizer.
+
+        The file lists the vocabulary as text -> id in GPT-2's byte alphabet (``bytes_to_unicode``: "Ġthe" is
+        " the"), the merges in order ("Ġ t" or ["Ġ", "t"]), and the added (special) tokens with their ids. The
+        merges become pairs of ids and each makes the id of its joined text; the pre-tokenization must be GPT-2's
+        byte-level regex (anything else raises: the ids would not match). Encoding then gives Hugging Face's ids.
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            model = data["model"]
+            vocab: dict[str, int] = model["vocab"]
+            merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+            raise TokenizerError(f"{path} is not a readable tokenizer.json ({e!r})") from None
+        if model.get("type") != "BPE" or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix"):
+            raise TokenizerError(f"{path}: only a plain byte-level BPE model can be read, got {model.get('type')}")
+        pre = data.get("pre_tokenizer") or {}
+        if not (pre.get("type") == "ByteLevel" and pre.get("use_regex", True) and not pre.get("add_prefix_space")):
+            raise TokenizerError(f"{path}: pre-tokenizer {pre} is not GPT-2's byte-level regex; ids would differ")
+        if data.get("normalizer"):
+            raise TokenizerError(f"{path}: a normalizer ({data['normalizer'].get('type')}) changes the text first")
+        to_byte = {c: b for b, c in bytes_to_unicode().items()}
+        byte_ids = [vocab.get(c) for c in bytes_to_unicode().values()]
+        try:
+            pairs = [(vocab[a], vocab[b]) for a, b in merges]
+            merge_ids = [vocab[a + b] for a, b in merges]
+        except KeyError as e:
+            raise TokenizerError(f"{path}: a merge uses the token {e.args[0]!r}, which the vocabulary lacks") from None
+        for text in vocab:
+            if any(ch not in to_byte for ch in text):
+                raise TokenizerError(f"{path}: vocabulary entry {text!r} is not in GPT-2's byte alphabet")
+        specials = {t["content"]: t["id"] for t in data.get("added_tokens", [])}
+        return cls(pairs, pattern=GPT2_PATTERN, special_tokens=specials, byte_ids=byte_ids, merge_ids=merge_ids)
 
     def __repr__(self) -> str:
         return (f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "

@@ -135,3 +135,73 @@ def test_compression_within_two_percent_of_hugging_face_tokenizers():
     assert hf.get_vocab_size() == ours.vocab_size == 2048
     assert abs(ours_n / hf_n - 1) < 0.02, (ours_n, hf_n)
     assert hf.decode(hf.encode(val).ids) == val and ours.decode(ours.encode(val)) == val
+
+
+# ----- reading a real model's vocabulary (notebook 14) ------------------------------------------------------------
+def test_bytes_to_unicode_is_gpt2s_table():
+    from helpers.tokenizer import bytes_to_unicode
+
+    table = bytes_to_unicode()
+    assert len(set(table.values())) == 256 and table[ord(" ")] == "Ġ" and table[ord("\n")] == "Ċ"
+    assert table[ord("a")] == "a" and table[0] == chr(256)
+
+
+def test_from_tokenizer_json_gives_the_ids_of_a_hugging_face_byte_level_bpe(tmp_path):
+    tokenizers = pytest.importorskip("tokenizers")
+    train = load_corpus("modern", "train")[:300_000]
+    hf = tokenizers.ByteLevelBPETokenizer()
+    hf.train_from_iterator([train], vocab_size=600, min_frequency=2, special_tokens=["<|endoftext|>", "<|x|>"],
+                           show_progress=False)
+    hf.save(str(tmp_path / "tokenizer.json"))
+    ours = BPETokenizer.from_tokenizer_json(tmp_path / "tokenizer.json")
+    assert ours.special_tokens == {"<|endoftext|>": 0, "<|x|>": 1}  # special tokens first, as HF numbers them
+    text = load_corpus("modern", "validation")[:50_000] + " naïve café 東京 🙂\n\n  x"
+    assert ours.encode(text) == hf.encode(text).ids
+    assert ours.decode(ours.encode(text)) == text
+    assert ours.encode("a<|x|>b") == hf.encode("a<|x|>b").ids and len(ours.encode("<|x|>")) == 1
+    ours.save(tmp_path / "course.json")  # the course format keeps the foreign numbering
+    assert BPETokenizer.load(tmp_path / "course.json").encode(text) == ours.encode(text)
+
+
+def test_from_tokenizer_json_refuses_what_it_cannot_match(tmp_path):
+    import json
+
+    tokenizers = pytest.importorskip("tokenizers")
+    hf = tokenizers.ByteLevelBPETokenizer()
+    hf.train_from_iterator(["abc abd abe " * 50], vocab_size=270, show_progress=False)
+    hf.save(str(tmp_path / "tokenizer.json"))
+    data = json.loads((tmp_path / "tokenizer.json").read_text())
+    for change, message in (({"pre_tokenizer": {"type": "Whitespace"}}, "not GPT-2's byte-level regex"),
+                            ({"normalizer": {"type": "Lowercase"}}, "normalizer"),
+                            ({"model": {**data["model"], "type": "WordPiece"}}, "plain byte-level BPE")):
+        (tmp_path / "bad.json").write_text(json.dumps({**data, **change}))
+        with pytest.raises(TokenizerError, match=message):
+            BPETokenizer.from_tokenizer_json(tmp_path / "bad.json")
+    with pytest.raises(TokenizerError, match="not a readable"):
+        BPETokenizer.from_tokenizer_json(tmp_path / "missing.json")
+
+
+def _smollm2_or_skip():
+    from helpers import smollm2
+
+    if smollm2.missing_requirements():
+        pytest.skip("SmolLM2 (the llm extra) is not installed: `make install` adds it")
+    loaded = smollm2.load(quiet=True)
+    return loaded.hf_tokenizer, smollm2.load_tokenizer()
+
+
+def test_smollm2_vocabulary_gives_hugging_face_ids_on_held_out_plays_and_the_readme():
+    from pathlib import Path
+
+    from helpers.data import read_text, validation_works
+
+    hf, ours = _smollm2_or_skip()
+    assert ours.vocab_size == len(hf) == 49152
+    texts = {work: read_text(work) for work in validation_works()}
+    texts["README.md"] = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for name, text in texts.items():
+        ids = ours.encode(text)
+        assert ids == hf.encode(text), name
+        assert ours.decode(ids) == text
+    chat = "<|im_start|>user\nWhat is 12 + 30?<|im_end|>\n<|im_start|>assistant\n"
+    assert ours.encode(chat) == hf.encode(chat) and ours.encode(chat)[0] == 1  # <|im_start|> is one id

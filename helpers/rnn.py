@@ -1,15 +1,19 @@
-"""Recurrent networks from scratch (notebook 02): RNN and LSTM cells, a language model, gradient-vs-distance tools.
+"""Recurrent networks from scratch (notebook 02): RNN, LSTM and GRU cells, a language model, gradient-vs-distance tools.
 
 Also the sequence wrappers and the recall task of the vanishing/exploding-gradient experiments.
 
 The cells use PyTorch's parameter names and layout, so weights copy one to one from ``torch.nn.RNN`` /
-``torch.nn.LSTM`` (``load_torch_weights``) and the outputs agree:
+``torch.nn.LSTM`` / ``torch.nn.GRU`` (``load_torch_weights``) and the outputs agree:
 
 - ``RNNCell``: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (two biases, as in PyTorch).
 - ``LSTMCell``: one matrix product gives the three gates and the candidate, stacked in PyTorch's order
   **i, f, g, o** (input gate, forget gate, cell candidate ``g`` (not a gate), output gate):
   ``c_t = f * c_{t-1} + i * g``, ``h_t = o * tanh(c_t)``. This is the LSTM with a forget gate (Gers et al. 2000);
   the original of Hochreiter & Schmidhuber (1997) had none.
+- ``GRUCell`` (Cho et al. 2014): a reset gate ``r``, an update gate ``z`` and a candidate ``n``, stacked **r, z, n**:
+  ``n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))``, ``h_t = (1 - z) * n + z * h_{t-1}``. PyTorch applies ``r``
+  after the recurrent product (as cuDNN does); Cho et al. multiply ``h`` by ``r`` before it. The two differ in
+  function, not in parameter count; this module follows PyTorch so that the outputs agree.
 
 Shapes: ``B`` batch, ``T`` time steps, ``I`` input features, ``H`` hidden units, ``L`` layers, ``V`` vocabulary.
 Sequences are batch-first, ``(B, T, I)``, like ``nn.RNN(..., batch_first=True)``.
@@ -121,8 +125,41 @@ class LSTMCell(nn.Module):
         return h_new, c_new
 
 
+class GRUCell(nn.Module):
+    """One step of a gated recurrent unit (Cho et al. 2014), in PyTorch's layout: rows r, z, n.
+
+    forward(x (B, I), h (B, H)) -> h_new (B, H)::
+
+        r, z = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr), sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
+        n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))      # the candidate (not a gate)
+        h_new = (1 - z) * n + z * h                              # z near 1 keeps the old state
+
+    The reset gate ``r`` multiplies the recurrent product ``h W_hn^T + b_hn`` (PyTorch and cuDNN); in Cho et al.
+    (2014) it multiplies ``h`` before the product. The update ``h_new`` is a convex mix of the old state and the
+    candidate, so along that direct path the gradient is multiplied by ``z`` only, as the LSTM's by ``f``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        _check_sizes(input_size=input_size, hidden_size=hidden_size)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))  # (3H, I): rows r, z, n
+        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))  # (3H, H)
+        self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size))  # (3H,)
+        self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size))  # (3H,)
+        _init_uniform(self, hidden_size)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        xr, xz, xn = F.linear(x, self.weight_ih, self.bias_ih).chunk(3, dim=-1)  # each (B, H)
+        hr, hz, hn = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, dim=-1)  # each (B, H)
+        r = torch.sigmoid(xr + hr)  # reset gate
+        z = torch.sigmoid(xz + hz)  # update gate
+        n = torch.tanh(xn + r * hn)  # candidate state
+        return (1 - z) * n + z * h  # (B, H)
+
+
 class _Recurrent(nn.Module):
-    """Shared code of RNN and LSTM: a stack of cells unrolled over time, batch-first."""
+    """Shared code of RNN, LSTM and GRU: a stack of cells unrolled over time, batch-first."""
 
     kind = ""
 
@@ -132,8 +169,8 @@ class _Recurrent(nn.Module):
         self.cells = nn.ModuleList(cells)
 
     def load_torch_weights(self, ref: nn.Module) -> None:
-        """Copy the weights of a ``torch.nn.RNN`` / ``torch.nn.LSTM`` of the same sizes into this model."""
-        expected = nn.LSTM if self.kind == "lstm" else nn.RNN
+        """Copy the weights of a ``torch.nn.RNN`` / ``torch.nn.LSTM`` / ``torch.nn.GRU`` of the same sizes."""
+        expected = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[self.kind]
         if not isinstance(ref, expected):
             raise TypeError(f"expected a torch.nn.{expected.__name__}, got {type(ref).__name__}")
         sizes = (ref.input_size, ref.hidden_size, ref.num_layers)
@@ -235,6 +272,28 @@ class LSTM(_Recurrent):
         return torch.stack(top, dim=1), (h_n, c_n)
 
 
+class GRU(_Recurrent):
+    """A stack of ``num_layers`` GRU cells over a sequence, like ``nn.GRU(..., batch_first=True)``.
+
+    forward(x (B, T, I), h0 (L, B, H) or None) -> (output (B, T, H): every hidden state of the top layer,
+    h_n (L, B, H): the last hidden state of every layer).
+    """
+
+    kind = "gru"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1):
+        _check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
+        cells = [GRUCell(input_size if layer == 0 else hidden_size, hidden_size) for layer in range(num_layers)]
+        super().__init__(cells, input_size, hidden_size)
+
+    def _initial(self, x, h0):
+        return RNN._initial(self, x, h0)  # one (B, H) state per layer, as the plain RNN
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        top, final = self._unroll(x, h0)
+        return torch.stack(top, dim=1), torch.stack(final, dim=0)  # (B, T, H), (L, B, H)
+
+
 class RNNLanguageModel(nn.Module):
     """Embedding -> RNN or LSTM -> linear layer: a score for every next token at every position.
 
@@ -317,7 +376,7 @@ def hidden_state_gradients(model: nn.Module, x: torch.Tensor,
                            state=None, per_example: bool = False) -> torch.Tensor:
     """How strongly a loss at the last step reaches back: the norm of dL/dh_t for every step t.
 
-    model: anything with ``states(x)`` (``RNN``, ``LSTM``, ``RNNLanguageModel``); x: its input, (B, T, I) or
+    model: anything with ``states(x)`` (``RNN``, ``LSTM``, ``GRU``, ``RNNLanguageModel``); x: its input, (B, T, I) or
     token ids (B, T). ``loss_fn`` maps the last hidden state h_T (B, H) to a scalar; by default the sum of its
     entries. Returns a (T,) tensor: entry t is ||dL/dh_t|| (over the hidden units, averaged over the batch),
     so entry T-1 is the last step and entry T-1-k lies k steps back in time. With ``per_example=True`` it

@@ -1,4 +1,4 @@
-"""RNN and LSTM from scratch (notebook 02) against torch.nn.RNN / torch.nn.LSTM, and the gradient tools."""
+"""RNN, LSTM and GRU from scratch (notebook 02) against torch.nn.RNN / LSTM / GRU, and the gradient tools."""
 
 import math
 
@@ -8,8 +8,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers.rnn import (
+    GRU,
     LSTM,
     RNN,
+    GRUCell,
     LSTMCell,
     RNNCell,
     RNNLanguageModel,
@@ -59,14 +61,51 @@ def test_lstm_equals_torch_lstm_with_copied_weights(num_layers):
         torch.testing.assert_close(c_n, ref_c, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_gru_equals_torch_gru_with_copied_weights(num_layers):
+    torch.manual_seed(0)
+    B, T, n_in, H = 3, 7, 5, 6
+    ref = nn.GRU(n_in, H, num_layers, batch_first=True)
+    ours = GRU(n_in, H, num_layers)
+    ours.load_torch_weights(ref)
+    x, h0 = torch.randn(B, T, n_in), torch.randn(num_layers, B, H)
+    for args in [(x,), (x, h0)]:
+        out, h_n = ours(*args)
+        ref_out, ref_h = ref(*args)
+        torch.testing.assert_close(out, ref_out, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(h_n, ref_h, atol=1e-5, rtol=1e-5)
+    ours(x, h0)[0].square().sum().backward()
+    ref(x, h0)[0].square().sum().backward()
+    torch.testing.assert_close(ours.cells[0].weight_hh.grad, ref.weight_hh_l0.grad, atol=1e-4, rtol=1e-4)
+
+
+def test_gru_cell_follows_the_gates_and_keeps_the_state_when_z_is_one():
+    torch.manual_seed(0)
+    cell = GRUCell(3, 4)
+    x, h = torch.randn(2, 3), torch.randn(2, 4)
+    W_ir, W_iz, W_in = cell.weight_ih.detach().chunk(3)  # rows r, z, n
+    W_hr, W_hz, W_hn = cell.weight_hh.detach().chunk(3)
+    b_ir, b_iz, b_in = cell.bias_ih.detach().chunk(3)
+    b_hr, b_hz, b_hn = cell.bias_hh.detach().chunk(3)
+    r = torch.sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr)
+    z = torch.sigmoid(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)
+    n = torch.tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn))
+    torch.testing.assert_close(cell(x, h), (1 - z) * n + z * h)
+    with torch.no_grad():  # a huge update-gate bias: z = 1, the state passes unchanged
+        cell.bias_ih[4:8] = 50.0
+    torch.testing.assert_close(cell(x, h), h)
+
+
 def test_cells_equal_torch_cells():
     torch.manual_seed(0)
     x, h, c = torch.randn(4, 3), torch.randn(4, 5), torch.randn(4, 5)
-    ref_rnn, ref_lstm = nn.RNNCell(3, 5), nn.LSTMCell(3, 5)
-    rnn, lstm = RNNCell(3, 5), LSTMCell(3, 5)
+    ref_rnn, ref_lstm, ref_gru = nn.RNNCell(3, 5), nn.LSTMCell(3, 5), nn.GRUCell(3, 5)
+    rnn, lstm, gru = RNNCell(3, 5), LSTMCell(3, 5), GRUCell(3, 5)
     rnn.load_state_dict(ref_rnn.state_dict())  # the same parameter names as PyTorch's cells
     lstm.load_state_dict(ref_lstm.state_dict())
+    gru.load_state_dict(ref_gru.state_dict())
     torch.testing.assert_close(rnn(x, h), ref_rnn(x, h))
+    torch.testing.assert_close(gru(x, h), ref_gru(x, h))
     for a, b in zip(lstm(x, (h, c)), ref_lstm(x, (h, c))):
         torch.testing.assert_close(a, b)
 
@@ -196,6 +235,14 @@ def test_input_validation():
         RNN(3, 4).load_torch_weights(nn.RNN(3, 5))
     with pytest.raises(TypeError, match="LSTM"):
         LSTM(3, 4).load_torch_weights(nn.RNN(3, 4))
+    with pytest.raises(TypeError, match="GRU"):
+        GRU(3, 4).load_torch_weights(nn.LSTM(3, 4))
+    with pytest.raises(ValueError, match="unidirectional"):
+        GRU(3, 4).load_torch_weights(nn.GRU(3, 4, bidirectional=True))
+    with pytest.raises(ValueError, match="h0"):
+        GRU(3, 4)(torch.randn(2, 5, 3), torch.randn(1, 3, 4))
+    with pytest.raises(ValueError, match="hidden_size"):
+        GRUCell(3, 0)
     with pytest.raises(ValueError, match="nonlinearity differs"):
         RNN(3, 4).load_torch_weights(nn.RNN(3, 4, nonlinearity="relu"))
     lm = RNNLanguageModel(5, 4, 4)

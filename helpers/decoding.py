@@ -8,6 +8,9 @@
   temperature (温度: the logits are divided by it), top-k (Fan et al. 2018: keep the k most likely tokens) and
   top-p, the nucleus (Holtzman et al. 2020: keep the smallest set of most likely tokens whose probability
   reaches p) (top-k / top-p サンプリング).
+- Repetition penalties (繰り返しペナルティ), off by default, for all three decoders (see ``penalize_logits``): the CTRL
+  repetition penalty (Keskar et al. 2019, with Hugging Face's sign rule), ``no_repeat_ngram_size`` (ban any token that
+  would complete an n-gram already in the text) and the frequency and presence penalties of the OpenAI API.
 - ``token_log_probs`` and ``token_ranks``: how likely the model finds a given continuation, and where each of
   its tokens ranked (inside the top k? inside the top-p nucleus?); ``repeated_ngram_rate`` and ``distinct_n``:
   how repetitive or varied texts are.
@@ -22,14 +25,18 @@ from the input (a sliding window); generation goes on for as long as asked. Prom
 tensors) of token ids and must hold at least one token: to start from nothing, start from the end-of-text
 token. ``max_new_tokens=0`` returns an empty continuation; a negative one is an error.
 
-**KV cache** (``use_cache=True``, the default, for the course GPT): the keys and values of tokens already read
-are kept (``helpers.gpt.KVCache``), so each step computes only the new token: the same tokens as without the
-cache, much faster. The course GPT's positions are learned and absolute, so once the text outgrows the window
-the cache cannot slide with it: from then on every step re-reads the last ``block_size`` tokens, as without it.
+**KV cache** (``use_cache=True``, the default, for the course GPT and any model whose ``forward`` takes a ``cache``
+keyword, such as ``helpers.llama.Llama``): the keys and values of tokens already read are kept
+(``helpers.gpt.KVCache``), so each step computes only the new token: the same tokens as without the cache, much
+faster. The course GPT's positions are learned and absolute, so once the text outgrows the window the cache cannot
+slide with it: from then on every step re-reads the last ``block_size`` tokens, as without it.
+
+**Penalties** look at the whole text so far (prompt and new tokens), never only at the window the model sees.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass, field
 
@@ -92,6 +99,136 @@ def check_sampling(temperature: float = 1.0, top_k: int | None = None, top_p: fl
         raise ValueError(f"top_p must lie in (0, 1] (or None for no top-p cut), got {top_p!r}")
 
 
+def _is_number(x) -> bool:
+    return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def check_penalties(repetition_penalty: float = 1.0, no_repeat_ngram_size: int | None = None,
+                    frequency_penalty: float = 0.0, presence_penalty: float = 0.0) -> None:
+    """Raise ValueError for a repetition penalty that is not a number > 0, an n-gram size that is not an int >= 0
+    (0 or None = off), or a frequency / presence penalty that is not a finite number (0 = off)."""
+    if not _is_number(repetition_penalty) or repetition_penalty <= 0:
+        raise ValueError(f"repetition_penalty must be a number > 0 (1 = off; above 1 penalises tokens already in the "
+                         f"text, below 1 rewards them), got {repetition_penalty!r}")
+    if no_repeat_ngram_size is not None and (isinstance(no_repeat_ngram_size, bool)
+                                             or not isinstance(no_repeat_ngram_size, int) or no_repeat_ngram_size < 0):
+        raise ValueError(f"no_repeat_ngram_size must be an int >= 1 (0 or None = off), got {no_repeat_ngram_size!r}")
+    for name, value in (("frequency_penalty", frequency_penalty), ("presence_penalty", presence_penalty)):
+        if not _is_number(value):
+            raise ValueError(f"{name} must be a finite number (0 = off; the OpenAI API allows -2 to 2), got {value!r}")
+
+
+def _as_rows(logits: torch.Tensor, ids) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits (B, V), ids (B, T) long tensor on the logits' device); 1-D logits and ids count as one row."""
+    if not torch.is_floating_point(logits) or logits.dim() not in (1, 2) or logits.shape[-1] == 0:
+        raise ValueError(f"logits must be a float tensor (vocab,) or (B, vocab), got {tuple(logits.shape)}")
+    ids = torch.as_tensor(ids, dtype=torch.long, device=logits.device)
+    if logits.dim() == 1:
+        logits, ids = logits[None], ids.reshape(1, -1)
+    if ids.dim() != 2 or ids.shape[0] != logits.shape[0]:
+        raise ValueError(f"ids must be (B, T) token ids, one row per row of logits ({logits.shape[0]}), "
+                         f"got {tuple(ids.shape)}")
+    if ids.numel() and (ids.min() < 0 or ids.max() >= logits.shape[-1]):
+        raise ValueError(f"token ids must lie in [0, {logits.shape[-1]}), got {int(ids.min())}..{int(ids.max())}")
+    return logits, ids
+
+
+def apply_repetition_penalty(logits: torch.Tensor, ids, penalty: float) -> torch.Tensor:
+    """The CTRL repetition penalty (Keskar et al. 2019), as Hugging Face's ``RepetitionPenaltyLogitsProcessor``.
+
+    logits: (vocab,) or (B, vocab); ids: the tokens of the text so far, (T,) or (B, T). Every token that occurs in
+    ``ids`` (once or many times: the penalty is applied once) has its logit divided by ``penalty`` if it is
+    positive and multiplied by it if it is negative, so a penalty > 1 always lowers it. (Keskar et al. divide every
+    logit by the penalty; for a negative logit that would raise the token's probability, hence the sign rule.)
+    The result depends on where zero lies among the raw logits, which softmax ignores. Returns new logits.
+    """
+    check_penalties(repetition_penalty=penalty)
+    rows, ids = _as_rows(logits, ids)
+    seen = torch.zeros_like(rows, dtype=torch.bool).scatter_(1, ids, True)  # (B, V): in the text?
+    penalised = torch.where(rows > 0, rows / penalty, rows * penalty)
+    return torch.where(seen, penalised, rows).reshape(logits.shape)
+
+
+def banned_ngram_tokens(ids, n: int) -> list[int]:
+    """The tokens that would complete an n-gram already in ``ids`` (a list of token ids), sorted.
+
+    The last n - 1 tokens of ``ids`` are the start of the next n-gram; every earlier place where the same n - 1
+    tokens occur was followed by some token, and repeating that token would repeat an n-gram. For n = 1 every
+    token already in ``ids`` is banned. Fewer than n tokens: nothing is banned yet.
+    """
+    ids = [int(i) for i in ids]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if len(ids) < n:
+        return []
+    prefix = ids[len(ids) - n + 1:]  # the first n - 1 tokens of the n-gram the next token would complete
+    return sorted({ids[i + n - 1] for i in range(len(ids) - n + 1) if ids[i:i + n - 1] == prefix})
+
+
+def ban_repeated_ngrams(logits: torch.Tensor, ids, n: int) -> torch.Tensor:
+    """``no_repeat_ngram_size``: set to -inf the logit of every token that would complete an n-gram already in
+    ``ids`` (see ``banned_ngram_tokens``); as Hugging Face's ``NoRepeatNGramLogitsProcessor``.
+
+    logits: (vocab,) or (B, vocab); ids: the text so far, (T,) or (B, T). Returns new logits.
+    """
+    rows, ids = _as_rows(logits, ids)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    banned = torch.zeros_like(rows, dtype=torch.bool)  # (B, V)
+    if ids.shape[1] >= n:
+        windows = ids.unfold(1, n, 1)  # (B, T - n + 1, n): every n-gram of each row
+        prefix = ids[:, ids.shape[1] - n + 1:]  # (B, n - 1): the n-gram the next token would complete
+        match = (windows[..., :-1] == prefix[:, None, :]).all(-1)  # (B, T - n + 1): n-grams that start alike
+        rows_, cols = match.nonzero(as_tuple=True)
+        banned[rows_, windows[rows_, cols, -1]] = True
+    return rows.masked_fill(banned, float("-inf")).reshape(logits.shape)
+
+
+def apply_frequency_presence(logits: torch.Tensor, generated, frequency_penalty: float = 0.0,
+                             presence_penalty: float = 0.0) -> torch.Tensor:
+    """The OpenAI API's penalties: logit - count x frequency_penalty - (count > 0) x presence_penalty.
+
+    logits: (vocab,) or (B, vocab); generated: the tokens generated so far, (G,) or (B, G) (G may be 0), whose
+    ``count`` per token is taken ("how often the token was sampled prior to the current position": the prompt
+    does not count). The frequency penalty grows with each repeat; the presence penalty is paid once. Returns
+    new logits.
+    """
+    check_penalties(frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)
+    rows, generated = _as_rows(logits, generated)
+    counts = torch.zeros_like(rows).scatter_add_(1, generated, torch.ones_like(generated, dtype=rows.dtype))
+    return (rows - counts * frequency_penalty - (counts > 0).to(rows.dtype) * presence_penalty).reshape(logits.shape)
+
+
+def penalize_logits(logits: torch.Tensor, ids, n_prompt: int = 0, repetition_penalty: float = 1.0,
+                    no_repeat_ngram_size: int | None = None, frequency_penalty: float = 0.0,
+                    presence_penalty: float = 0.0) -> torch.Tensor:
+    """All the repetition penalties, in this order: CTRL (``apply_repetition_penalty``), frequency and presence
+    (``apply_frequency_presence``), n-gram ban (``ban_repeated_ngrams``). Each is skipped when off.
+
+    logits: (vocab,) or (B, vocab); ids: the whole text so far, prompt then generated tokens, (T,) or (B, T);
+    n_prompt: how many of its first tokens are the prompt. The CTRL penalty and the n-gram ban look at the whole
+    text, prompt included (as Hugging Face's ``generate`` does for decoder-only models; Keskar et al. speak of the
+    generated tokens); the frequency and presence penalties count only the generated tokens (the OpenAI API counts
+    how often a token was sampled before the current position). In the decoders they act before temperature, top-k
+    and top-p, as in Hugging Face's ``generate`` (for beam search, on the log-probabilities: see ``beam_search``).
+    """
+    check_penalties(repetition_penalty, no_repeat_ngram_size, frequency_penalty, presence_penalty)
+    ids = torch.as_tensor(ids, dtype=torch.long, device=logits.device)
+    if repetition_penalty != 1.0:
+        logits = apply_repetition_penalty(logits, ids, repetition_penalty)
+    if frequency_penalty != 0.0 or presence_penalty != 0.0:
+        logits = apply_frequency_presence(logits, ids[..., n_prompt:], frequency_penalty, presence_penalty)
+    if no_repeat_ngram_size:
+        logits = ban_repeated_ngrams(logits, ids, no_repeat_ngram_size)
+    return logits
+
+
+def _penalties_on(penalties: dict) -> bool:
+    check_penalties(**penalties)
+    return (penalties["repetition_penalty"] != 1.0 or bool(penalties["no_repeat_ngram_size"])
+            or penalties["frequency_penalty"] != 0.0 or penalties["presence_penalty"] != 0.0)
+
+
 # ----- the model's next-token scores --------------------------------------------------------------------------
 def crop_context(idx: torch.Tensor, block_size: int) -> torch.Tensor:
     """The last ``block_size`` tokens of each row of ``idx`` (B, T): what the model can see."""
@@ -99,8 +236,17 @@ def crop_context(idx: torch.Tensor, block_size: int) -> torch.Tensor:
 
 
 def new_cache(model, use_cache: bool = True) -> KVCache | None:
-    """A fresh ``KVCache`` when ``use_cache`` and the model is a course GPT (which accepts one), else None."""
-    return KVCache() if use_cache and isinstance(model, GPT) else None
+    """A fresh ``KVCache`` when ``use_cache`` and the model accepts one (the course GPT, or any model called as
+    ``model(idx, cache=...)``, such as ``helpers.llama.Llama``), else None."""
+    if not use_cache:
+        return None
+    if isinstance(model, GPT):
+        return KVCache()
+    try:
+        takes_cache = "cache" in inspect.signature(model.forward).parameters
+    except (AttributeError, TypeError, ValueError):
+        takes_cache = False
+    return KVCache() if takes_cache else None
 
 
 @torch.no_grad()
@@ -156,20 +302,29 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0, top_
 
 # ----- greedy decoding and sampling ---------------------------------------------------------------------------
 @torch.no_grad()
-def greedy(model, prompt, max_new_tokens: int, eot_id: int | None = None, use_cache: bool = True) -> list[int]:
+def greedy(model, prompt, max_new_tokens: int, eot_id: int | None = None, use_cache: bool = True, *,
+           repetition_penalty: float = 1.0, no_repeat_ngram_size: int | None = None, frequency_penalty: float = 0.0,
+           presence_penalty: float = 0.0) -> list[int]:
     """Greedy decoding: append the most likely next token, ``max_new_tokens`` times.
 
     prompt: token ids (at least one). Returns the new tokens only. With ``eot_id``, stops after emitting it
     (the end-of-text token is included, as Hugging Face's ``generate`` does). ``use_cache``: see the module notes.
+    The penalties (all off by default) reshape the logits before the argmax: see ``penalize_logits``.
     """
     ids = check_prompt(prompt, _vocab_size(model))
     check_max_new_tokens(max_new_tokens)
     _check_eot(eot_id, _vocab_size(model))
+    penalties = {"repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size,
+                 "frequency_penalty": frequency_penalty, "presence_penalty": presence_penalty}
+    penalise = _penalties_on(penalties)
     idx = torch.tensor([ids], device=_device(model))  # (1, T)
     cache = new_cache(model, use_cache)
     new: list[int] = []
     for _ in range(max_new_tokens):
-        token = int(next_token_logits(model, idx, cache)[0].argmax())
+        logits = next_token_logits(model, idx, cache)  # (1, V)
+        if penalise:
+            logits = penalize_logits(logits, idx, len(ids), **penalties)
+        token = int(logits[0].argmax())
         new.append(token)
         if token == eot_id:
             break
@@ -180,10 +335,13 @@ def greedy(model, prompt, max_new_tokens: int, eot_id: int | None = None, use_ca
 @torch.no_grad()
 def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, eot_id: int | None = None,
-                 generator: torch.Generator | None = None, use_cache: bool = True) -> list[list[int]]:
+                 generator: torch.Generator | None = None, use_cache: bool = True, *,
+                 repetition_penalty: float = 1.0, no_repeat_ngram_size: int | None = None,
+                 frequency_penalty: float = 0.0, presence_penalty: float = 0.0) -> list[list[int]]:
     """Draw ``num_samples`` continuations of one prompt at once (a batch). Returns a list of token-id lists.
 
-    Each step draws the next token from ``next_token_distribution`` (temperature, top-k, top-p). Draws use
+    Each step draws the next token from ``next_token_distribution`` (temperature, top-k, top-p), after the
+    penalties (all off by default; each sample is penalised for its own text: see ``penalize_logits``). Draws use
     ``generator`` (a CPU ``torch.Generator``; None = torch's global one), on CPU probabilities, so a seed gives
     the same text on any device. With ``eot_id``, each sample is cut after its first end-of-text token.
     """
@@ -191,6 +349,9 @@ def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperatu
     check_max_new_tokens(max_new_tokens)
     check_sampling(temperature, top_k, top_p)
     _check_eot(eot_id, _vocab_size(model))
+    penalties = {"repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size,
+                 "frequency_penalty": frequency_penalty, "presence_penalty": presence_penalty}
+    penalise = _penalties_on(penalties)
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be an int >= 1, got {num_samples!r}")
     idx = torch.tensor([ids] * num_samples, device=_device(model))  # (N, T)
@@ -198,6 +359,8 @@ def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperatu
     done = torch.zeros(num_samples, dtype=torch.bool)
     for _ in range(max_new_tokens):
         logits = next_token_logits(model, idx, cache)  # (N, V)
+        if penalise:
+            logits = penalize_logits(logits, idx, len(ids), **penalties)
         probs = next_token_distribution(logits, temperature, top_k, top_p).cpu()  # (N, V)
         token = torch.multinomial(probs, 1, generator=generator)  # (N, 1)
         idx = torch.cat([idx, token.to(idx.device)], dim=1)
@@ -213,10 +376,13 @@ def sample_batch(model, prompt, max_new_tokens: int, num_samples: int, temperatu
 
 def sample(model, prompt, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
            top_p: float | None = None, eot_id: int | None = None,
-           generator: torch.Generator | None = None, use_cache: bool = True) -> list[int]:
-    """One sampled continuation (the new tokens); see ``sample_batch``."""
+           generator: torch.Generator | None = None, use_cache: bool = True, *, repetition_penalty: float = 1.0,
+           no_repeat_ngram_size: int | None = None, frequency_penalty: float = 0.0,
+           presence_penalty: float = 0.0) -> list[int]:
+    """One sampled continuation (the new tokens); see ``sample_batch`` (also for the penalties)."""
     return sample_batch(model, prompt, max_new_tokens, 1, temperature, top_k, top_p, eot_id, generator,
-                        use_cache)[0]
+                        use_cache, repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
+                        frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)[0]
 
 
 # ----- beam search --------------------------------------------------------------------------------------------
@@ -248,7 +414,9 @@ class BeamResult:
 
 @torch.no_grad()
 def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1.0, eot_id: int | None = None,
-                early_stopping: bool | str = True, trace: bool = False, use_cache: bool = True) -> BeamResult:
+                early_stopping: bool | str = True, trace: bool = False, use_cache: bool = True, *,
+                repetition_penalty: float = 1.0, no_repeat_ngram_size: int | None = None,
+                frequency_penalty: float = 0.0, presence_penalty: float = 0.0) -> BeamResult:
     """Beam search with ``width`` beams and length normalisation score = log_prob / length**alpha.
 
     The rules (Hugging Face's ``generate(num_beams=width, length_penalty=alpha, early_stopping=...)`` with no
@@ -270,6 +438,11 @@ def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1
     alpha = 0 ranks by summed log-probability (favours short endings); alpha = 1 by average log-probability per
     token. Returns a ``BeamResult`` (the best finished hypothesis first). max_new_tokens=0 returns no tokens.
     ``use_cache``: see the module notes (the cache's rows follow the beams kept at each step).
+
+    Penalties (all off by default; see ``penalize_logits``): as in Hugging Face's beam search, they act on each
+    beam's next-token **log-probabilities**, which are then summed, so ``log_prob`` and ``score`` are those of
+    the penalised log-probabilities, the numbers the search ranks by (``token_log_probs`` gives the model's own).
+    On log-probabilities (all <= 0) the CTRL penalty multiplies a seen token's log-probability by the penalty.
     """
     V = _vocab_size(model)
     ids = check_prompt(prompt, V)
@@ -281,6 +454,9 @@ def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1
         raise ValueError(f"early_stopping must be True, False or 'never', got {early_stopping!r}")
     if not math.isfinite(alpha):
         raise ValueError(f"alpha must be a finite number, got {alpha}")
+    penalties = {"repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size,
+                 "frequency_penalty": frequency_penalty, "presence_penalty": presence_penalty}
+    penalise = _penalties_on(penalties)
     device = _device(model)
     live = torch.tensor([ids], device=device)  # (n_live, T): every live beam has the same length
     live_scores = torch.zeros(1, device=device)  # (n_live,) summed log-probabilities, best first
@@ -289,6 +465,8 @@ def beam_search(model, prompt, width: int, max_new_tokens: int, alpha: float = 1
     steps: list[list[dict]] = []
     for step in range(1, max_new_tokens + 1):
         logp = next_token_logits(model, live, cache).log_softmax(dim=-1)  # (n_live, V)
+        if penalise:
+            logp = penalize_logits(logp, live, len(ids), **penalties)  # each beam penalised for its own text
         total = (live_scores[:, None] + logp).view(-1)  # (n_live * V,) every extension of every beam
         top_scores, top_index = total.topk(min(2 * width, total.numel()))  # best 2 x width, best first
         parents, tokens = (top_index // V).tolist(), (top_index % V).tolist()

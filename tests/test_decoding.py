@@ -1,5 +1,5 @@
-"""Decoding (notebook 12): greedy, beam search and sampling filters against Hugging Face, input checks and
-text statistics. The pictures and the sampling explorer are tested in test_decoding_view.py."""
+"""Decoding (notebook 12): greedy, beam search, sampling filters and repetition penalties against Hugging Face,
+input checks and text statistics. The pictures and the sampling explorer are tested in test_decoding_view.py."""
 
 
 import pytest
@@ -9,18 +9,25 @@ from helpers.checkpoint import load_model
 from helpers.course import set_threads
 from helpers.data import data_dir
 from helpers.decoding import (
+    apply_frequency_presence,
+    apply_repetition_penalty,
+    ban_repeated_ngrams,
+    banned_ngram_tokens,
     beam_search,
     distinct_n,
     filter_logits,
     greedy,
+    new_cache,
     next_token_distribution,
     next_token_logits,
+    penalize_logits,
     repeated_ngram_rate,
     sample,
     sample_batch,
     token_log_probs,
     token_ranks,
 )
+from helpers.gpt import KVCache
 from helpers.tokenizer import BPETokenizer
 
 NEWLINE = 10  # byte-level BPE: a line break is always the single token 10 (the regex never merges it)
@@ -49,8 +56,9 @@ def hf(gpt):
 
 
 def hf_generate(hf, ids, eos, **kwargs):
+    kwargs = {"no_repeat_ngram_size": 0, **kwargs}  # off unless a test asks for it
     out = hf.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                      do_sample=False, no_repeat_ngram_size=0, pad_token_id=eos, eos_token_id=eos, **kwargs)
+                      do_sample=False, pad_token_id=eos, eos_token_id=eos, **kwargs)
     return out[0, len(ids):].tolist()
 
 
@@ -315,3 +323,194 @@ def test_distinct_n_over_tokens_is_li_et_al_2016():
         assert d_gram == pytest.approx(d_tok * 6 / (6 - (n - 1) * 2))
     one = list(range(64))  # one text of 64 tokens, no repeats
     assert distinct_n([one], 2) == 1.0 and distinct_n([one], 2, "tokens") == pytest.approx(63 / 64)
+
+
+# ----- repetition penalties -----------------------------------------------------------------------------------
+def random_text(seed, B=8, T=40, V=60, alphabet=12):
+    """Random logits (B, V) and texts (B, T) drawn from few tokens, so that tokens and n-grams repeat."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(B, V, generator=g) * 3, torch.randint(0, alphabet, (B, T), generator=g)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("penalty", [0.7, 1.2, 2.0])
+def test_repetition_penalty_matches_hugging_face_processor(seed, penalty):
+    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
+
+    logits, ids = random_text(seed)
+    ref = RepetitionPenaltyLogitsProcessor(penalty)(ids, logits.clone())
+    ours = apply_repetition_penalty(logits, ids, penalty)
+    assert torch.equal(ours, ref)
+    assert torch.equal(penalize_logits(logits, ids, repetition_penalty=penalty), ref)
+    assert torch.equal(apply_repetition_penalty(logits[0], ids[0], penalty), ref[0])  # one row, 1-D
+    assert not torch.equal(ours, logits)
+
+
+def test_repetition_penalty_by_hand():
+    """Keskar et al. divide the logit of a seen token by theta; the sign rule multiplies a negative one instead, so
+    that a penalty > 1 always lowers it. A token seen three times is penalised once."""
+    logits = torch.tensor([2.0, -1.0, 0.5, 0.0])
+    out = apply_repetition_penalty(logits, [0, 1, 1, 1], 2.0)
+    assert out.tolist() == [1.0, -2.0, 0.5, 0.0]
+    assert apply_repetition_penalty(logits, [0, 1], 0.5).tolist() == [4.0, -0.5, 0.5, 0.0]  # < 1 rewards
+    probs, penalised = logits.softmax(-1), out.softmax(-1)
+    assert penalised[0] < probs[0] and penalised[1] < probs[1] and penalised[2] > probs[2]
+    shifted = apply_repetition_penalty(logits + 3.0, [0, 1], 2.0)  # same distribution, different effect
+    assert not torch.allclose(shifted.softmax(-1), penalised)
+    assert torch.equal(apply_repetition_penalty(logits, torch.zeros(0, dtype=torch.long), 2.0), logits)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_no_repeat_ngram_matches_hugging_face_processor(seed, n):
+    from transformers.generation.logits_process import NoRepeatNGramLogitsProcessor
+
+    logits, ids = random_text(seed, alphabet=4 if n > 2 else 12)
+    ref = NoRepeatNGramLogitsProcessor(n)(ids, logits.clone())
+    ours = ban_repeated_ngrams(logits, ids, n)
+    assert torch.equal(ours, ref)
+    assert torch.equal(penalize_logits(logits, ids, no_repeat_ngram_size=n), ref)
+    for row in range(ids.shape[0]):  # the loop version bans the same tokens
+        assert torch.isinf(ours[row]).nonzero()[:, 0].tolist() == banned_ngram_tokens(ids[row].tolist(), n)
+    assert torch.isinf(ours).any()
+
+
+def test_banned_ngram_tokens_by_hand():
+    assert banned_ngram_tokens([5, 6, 7, 5, 6], 3) == [7]  # "5 6" was followed by 7
+    assert banned_ngram_tokens([1, 2, 3, 1, 2, 4, 1, 2], 3) == [3, 4]
+    assert banned_ngram_tokens([1, 2, 3, 1, 2, 4, 1, 2], 2) == [3, 4]  # "2" was followed by 3 and 4
+    assert banned_ngram_tokens([1, 2, 3, 1, 2, 4, 1, 2], 4) == []  # "2 1 2" never occurred before
+    assert banned_ngram_tokens([3, 1, 3], 1) == [1, 3]  # n = 1: every token already in the text
+    assert banned_ngram_tokens([1, 2], 3) == [] and banned_ngram_tokens([7, 7], 2) == [7]
+
+
+def test_frequency_and_presence_penalties_by_hand():
+    """OpenAI's definition: logit - count x frequency - (count > 0) x presence, counted over generated tokens."""
+    logits = torch.tensor([1.0, 1.0, 1.0, 1.0])
+    out = apply_frequency_presence(logits, [2, 2, 2, 1], frequency_penalty=0.5, presence_penalty=0.25)
+    assert out.tolist() == [1.0, 1.0 - 0.5 - 0.25, 1.0 - 1.5 - 0.25, 1.0]
+    assert torch.equal(apply_frequency_presence(logits, [], 0.5, 0.25), logits)
+    ids = torch.tensor([[0, 0, 1, 2, 2]])  # the prompt is [0, 0, 1]: only [2, 2] was generated
+    out = penalize_logits(logits[None], ids, n_prompt=3, frequency_penalty=1.0, presence_penalty=0.5)
+    assert out.tolist() == [[1.0, 1.0, -1.5, 1.0]]
+
+
+def test_penalties_apply_in_a_stated_order():
+    """CTRL acts on the raw logits (its sign rule sees them), then frequency / presence, then the n-gram ban."""
+    logits = torch.tensor([[0.5, 2.0, -1.0]])
+    ids = torch.tensor([[1, 0, 1, 0]])  # prompt [1], generated [0, 1, 0]
+    out = penalize_logits(logits, ids, n_prompt=1, repetition_penalty=2.0, frequency_penalty=1.0,
+                          no_repeat_ngram_size=2)
+    # token 0: 0.5 / 2 - 2 x 1; token 1: "0 1" occurred, so after the last 0, token 1 is banned; token 2: unseen
+    assert out.tolist() == [[0.25 - 2.0, float("-inf"), -1.0]]
+
+
+def test_penalties_in_generate_match_hugging_face(gpt, hf):
+    """Greedy and beam search with the CTRL penalty and the n-gram ban give the same tokens as Hugging Face's
+    generate(repetition_penalty=..., no_repeat_ngram_size=...) on the same weights (beams on log-probabilities)."""
+    model, tok = gpt
+    changed = 0
+    for prompt in PROMPTS[:3]:
+        ids = tok.encode(prompt)
+        plain = greedy(model, ids, 40)
+        for kw in ({"repetition_penalty": 1.3}, {"repetition_penalty": 0.8}, {"no_repeat_ngram_size": 3},
+                   {"repetition_penalty": 1.2, "no_repeat_ngram_size": 2}):
+            ours = greedy(model, ids, 40, eot_id=tok.eot_id, **kw)
+            assert ours == hf_generate(hf, ids, tok.eot_id, max_new_tokens=40, num_beams=1, **kw), (prompt, kw)
+            changed += ours != plain
+            for width, stopping in ((2, True), (3, False)):
+                beam = beam_search(model, ids, width, 24, eot_id=NEWLINE, early_stopping=stopping, **kw)
+                theirs = hf_generate(hf, ids, NEWLINE, max_new_tokens=24, num_beams=width, early_stopping=stopping,
+                                     **kw)
+                assert beam.tokens == theirs, (prompt, kw, width)
+    assert changed >= 10  # the penalties did change the text (12 cases)
+
+
+def test_no_repeat_ngram_size_leaves_no_repeated_ngram(gpt):
+    model, tok = gpt
+    ids = tok.encode(PROMPTS[1])
+    for n in (2, 3, 4):
+        texts = [ids + greedy(model, ids, 60, no_repeat_ngram_size=n),
+                 ids + beam_search(model, ids, 3, 40, no_repeat_ngram_size=n).tokens,
+                 *[ids + row for row in sample_batch(model, ids, 40, 3, temperature=0.5, no_repeat_ngram_size=n,
+                                                     generator=torch.Generator().manual_seed(n))]]
+        assert all(repeated_ngram_rate(t, n) == 0.0 for t in texts), n  # prompt included
+    assert repeated_ngram_rate(greedy(model, ids, 60), 4) > 0.2  # without the ban, greedy loops
+
+
+def test_kv_cache_gives_the_same_tokens_with_penalties(gpt):
+    """The penalties read the whole text, not the cache: cached and uncached decoding agree, also past the window."""
+    model, tok = gpt
+    bs = model.config.block_size
+    short = tok.encode("ROMEO.\nBut soft, what light")
+    long = tok.encode("To be, or not to be, that is the question. " * 20)[: bs - 10]
+    kw = {"repetition_penalty": 1.3, "no_repeat_ngram_size": 3, "frequency_penalty": 0.3, "presence_penalty": 0.2}
+    for ids, n in ((short, 40), (long, 25)):
+        assert greedy(model, ids, n, **kw) == greedy(model, ids, n, use_cache=False, **kw)
+        draws = [sample_batch(model, ids, n, 3, generator=torch.Generator().manual_seed(1), use_cache=c, **kw)
+                 for c in (True, False)]
+        assert draws[0] == draws[1]
+        assert sample(model, ids, n, generator=torch.Generator().manual_seed(1), **kw) == \
+            sample(model, ids, n, generator=torch.Generator().manual_seed(1), use_cache=False, **kw)
+    cached = beam_search(model, short, 3, 20, early_stopping=False, eot_id=NEWLINE, **kw)
+    plain = beam_search(model, short, 3, 20, early_stopping=False, eot_id=NEWLINE, use_cache=False, **kw)
+    assert cached.tokens == plain.tokens and cached.log_prob == pytest.approx(plain.log_prob, abs=1e-3)
+
+
+def test_frequency_penalty_in_greedy_matches_a_step_by_step_loop(gpt):
+    """The decoders penalise with the counts of the tokens generated so far, not the prompt's."""
+    model, tok = gpt
+    ids = tok.encode(PROMPTS[0])
+    out = greedy(model, ids, 15, frequency_penalty=0.7, presence_penalty=0.3)
+    text = list(ids)
+    for _ in range(15):
+        logits = next_token_logits(model, torch.tensor([text]))[0]
+        new = text[len(ids):]
+        for t in set(new):
+            logits[t] -= 0.7 * new.count(t) + 0.3
+        text.append(int(logits.argmax()))
+    assert out == text[len(ids):]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"repetition_penalty": 0.0}, "repetition_penalty must be a number > 0"),
+    ({"repetition_penalty": float("inf")}, "repetition_penalty"), ({"repetition_penalty": True}, "repetition_penalty"),
+    ({"no_repeat_ngram_size": -1}, "no_repeat_ngram_size must be an int"),
+    ({"no_repeat_ngram_size": 2.0}, "no_repeat_ngram_size"),
+    ({"frequency_penalty": float("nan")}, "frequency_penalty must be a finite number"),
+    ({"presence_penalty": "high"}, "presence_penalty")])
+def test_bad_penalties_raise_clear_errors(gpt, kwargs, message):
+    model, tok = gpt
+    ids = tok.encode("HAMLET.")
+    for decode in (lambda: greedy(model, ids, 3, **kwargs), lambda: sample(model, ids, 3, **kwargs),
+                   lambda: beam_search(model, ids, 2, 3, **kwargs)):
+        with pytest.raises(ValueError, match=message):
+            decode()
+    with pytest.raises(ValueError, match="ids must be"):
+        apply_repetition_penalty(torch.randn(2, 10), [1, 2], 1.2)  # two rows of logits, one text
+    with pytest.raises(ValueError, match=r"token ids must lie in \[0, 10\)"):
+        ban_repeated_ngrams(torch.randn(10), [3, 12], 2)
+    with pytest.raises(ValueError, match="n must be an int >= 1"):
+        ban_repeated_ngrams(torch.randn(10), [3, 4], 0)
+
+
+def test_any_model_that_takes_a_cache_gets_one(gpt):
+    """Notebook 14's Llama is called as model(idx, cache=...): the decoders give it a KV cache too."""
+    model, tok = gpt
+
+    class Wrapped(torch.nn.Module):  # not a course GPT, same interface
+        def __init__(self):
+            super().__init__()
+            self.inner, self.config = model, model.config
+
+        def forward(self, idx, targets=None, cache=None):
+            return self.inner(idx, targets, cache=cache)
+
+    class NoCache(Wrapped):
+        def forward(self, idx, targets=None):
+            return self.inner(idx, targets)
+
+    assert isinstance(new_cache(Wrapped()), KVCache) and new_cache(NoCache()) is None
+    assert new_cache(Wrapped(), use_cache=False) is None
+    ids = tok.encode(PROMPTS[2])
+    assert greedy(Wrapped(), ids, 20, repetition_penalty=1.2) == greedy(NoCache(), ids, 20, repetition_penalty=1.2)

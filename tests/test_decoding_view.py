@@ -14,10 +14,18 @@ from helpers.attention_view import figure_png  # noqa: E402
 from helpers.checkpoint import load_model  # noqa: E402
 from helpers.course import set_threads  # noqa: E402
 from helpers.data import data_dir  # noqa: E402
-from helpers.decoding import beam_search, next_token_distribution, next_token_logits  # noqa: E402
+from helpers.decoding import (  # noqa: E402
+    apply_repetition_penalty,
+    beam_search,
+    distinct_n,
+    next_token_distribution,
+    next_token_logits,
+    sample_batch,
+)
 from helpers.decoding_view import (  # noqa: E402
     CUT_COLOUR,
     KEPT_COLOUR,
+    REFERENCE_COLOUR,
     SamplingExplorer,
     draw_beam_tree,
     draw_next_token_chart,
@@ -58,6 +66,23 @@ def test_chart_colours_and_labels_follow_the_cut():
     assert figure_png(fig) != figure_png(other)
     with pytest.raises(ValueError, match="one 'before' and one 'after'"):
         draw_next_token_chart(labels, before[:3], after)
+    matplotlib.pyplot.close("all")
+
+
+def test_chart_draws_the_reference_outline():
+    labels = ["a", "b", "c"]
+    before, after = torch.tensor([0.2, 0.5, 0.3]), torch.tensor([0.0, 0.625, 0.375])
+    reference = torch.tensor([0.6, 0.3, 0.1])  # the model's own distribution: the penalty moved "a" down
+    fig = draw_next_token_chart(labels, before, after, reference=reference)
+    ax = fig.axes[0]
+    outline = ax.containers[2]
+    assert [b.get_width() for b in outline] == pytest.approx(reference.tolist())
+    assert all(matplotlib.colors.to_hex(b.get_edgecolor()) == matplotlib.colors.to_hex(REFERENCE_COLOUR)
+               for b in outline)
+    assert len(ax.get_legend().get_texts()) == 4 and ax.get_xlim()[1] >= 0.6
+    assert figure_png(fig) != figure_png(draw_next_token_chart(labels, before, after))
+    with pytest.raises(ValueError, match="one 'reference'"):
+        draw_next_token_chart(labels, before, after, reference=reference[:2])
     matplotlib.pyplot.close("all")
 
 
@@ -111,6 +136,40 @@ def test_explorer_redraws_when_a_control_moves(gpt, capsys):
     matplotlib.pyplot.close("all")
 
 
+def test_explorer_repetition_penalty_samples_and_reference(gpt, capsys):
+    """The penalty control lowers the tokens already in the prompt against the T = 1 reference; the samples are
+    those of sample_batch with the same settings, and their distinct-2 is Li et al.'s."""
+    model, tok = gpt
+    prompt = "HAMLET.\nTo be, or not to be, that is the question. To be, or not to"
+    ex = SamplingExplorer(model, tok, prompt, max_new_tokens=12, num_samples=3)
+    ids = tok.encode(prompt)
+    logits = next_token_logits(model, torch.tensor([ids]))[0]
+    first = ex.last
+    assert first["repetition_penalty"] == 1.0 and len(first["samples"]) == 3 and first["sample"] == first["samples"][0]
+    torch.testing.assert_close(first["reference"], logits.softmax(-1)[first["ids"]])
+    torch.testing.assert_close(first["before"], first["reference"])  # T = 1, no penalty: the same
+    assert any(first["seen"]) and not all(first["seen"])
+    ex.controls["repetition_penalty"].value = 1.5
+    last = ex.last
+    assert last["repetition_penalty"] == 1.5
+    penalised = apply_repetition_penalty(logits, ids, 1.5).softmax(-1)[last["ids"]]
+    torch.testing.assert_close(last["before"], penalised)
+    torch.testing.assert_close(last["reference"], first["reference"])  # the outline stays where it was
+    ratio = last["before"] / last["reference"]  # (top,) how much each token's probability changed
+    seen = torch.tensor(last["seen"])
+    assert (ratio[~seen] > 1).all() and ratio[seen].max() < ratio[~seen].min()  # prompt tokens lose against the rest
+    expected = sample_batch(model, ids, 12, 3, generator=torch.Generator().manual_seed(0), repetition_penalty=1.5)
+    assert last["sample_ids"] == expected and last["samples"] == [tok.decode(row) for row in expected]
+    assert last["distinct_2"] == [pytest.approx(distinct_n([row], 2, "tokens")) for row in expected]
+    assert last["distinct_2_all"] == pytest.approx(distinct_n(expected, 2, "tokens"))
+    out = capsys.readouterr().out
+    assert out.count("--- sample ") >= 6 and "distinct-2 of the 3 samples together" in out
+    assert last["samples"] != first["samples"]
+    with pytest.raises(ValueError, match="num_samples"):
+        SamplingExplorer(model, tok, prompt, num_samples=0)
+    matplotlib.pyplot.close("all")
+
+
 @needs_ipywidgets_7_7
 def test_explorer_wiring_with_ipywidgets_7_7():
     """Colab runs ipywidgets 7.7.1: the same wiring must work there."""
@@ -123,4 +182,7 @@ def test_explorer_wiring_with_ipywidgets_7_7():
         "ex.controls['top_p'].value = 0.3\n"
         "assert ex.last['top_p'] == 0.3 and ex.last['n_kept'] <= 3\n"
         "ex.controls['prompt'].value = 'Friends, Romans'\n"
-        "assert ex.last['prompt'] == 'Friends, Romans'\n")
+        "assert ex.last['prompt'] == 'Friends, Romans'\n"
+        "ex.controls['repetition_penalty'].value = 1.5\n"
+        "assert ex.last['repetition_penalty'] == 1.5 and len(ex.last['samples']) == 4\n"
+        "assert ex.last['before'][0] < ex.last['reference'][0] or not ex.last['seen'][0]\n")

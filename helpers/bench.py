@@ -1,4 +1,4 @@
-"""Benchmarks that print their figures: ``python -m helpers.bench [tokenizer|train|pipeline|kvcache|all]`` (``make bench``).
+"""Benchmarks that print their figures: ``python -m helpers.bench [tokenizer|train|pipeline|kvcache|quality|all]`` (``make bench``).
 
 - tokenizer: train a 2,048-token byte-level BPE on the whole modern-spelling corpus and encode it,
   with the course tokenizer and with Hugging Face ``tokenizers`` side by side: seconds, ratio,
@@ -15,6 +15,13 @@
   must give the same tokens. A cached step costs nearly the same at every length (one token's arithmetic, but
   every weight read and dozens of small operations, each with a fixed overhead on a CPU); the uncached step's
   cost grows with the context, so the ratio grows with the length.
+- quality: time to quality (notebook 10, section 9). nanoGPT's CPU recipe (4 layers, 4 heads, 128 wide, context 64,
+  batch 12, lr 1e-3 cosine to 1e-4 over 2,000 steps, dropout 0) against the compute-optimal configuration of the
+  notebook's IsoFLOP experiment, both trained by ``helpers.pretrain.train_steps`` on the course tokens, in the same
+  wall time: the milliseconds per step of both are measured first (alternated) and the compute-optimal run gets
+  ``2000 x (recipe ms / its ms)`` steps (``--fixed``: the notebook's fixed step count instead). Prints both
+  validation losses in nats per character (all held-out tokens), both wall times, the difference and the ratios.
+  About 4 minutes on 2 cores.
 
 The machines are shared and noisy: every figure is a median over repeats, and the two
 implementations run alternately, so their ratio is more trustworthy than either number.
@@ -172,9 +179,50 @@ def bench_kvcache(repeats: int = 3) -> dict:
     return out
 
 
+def bench_quality(fixed: bool = False, probe_steps: int = 20, rounds: int = 3, recipe=None, candidate=None,
+                  data: tuple | None = None) -> dict:
+    """Time to quality: ``recipe`` (default nanoGPT's CPU recipe) against ``candidate`` (default the notebook's
+    compute-optimal configuration) in the same wall time. ``data`` = (train ids, validation ids, validation
+    characters, vocabulary size); default the course tokens."""
+    from helpers.compute_optimal import COMPUTE_OPTIMAL, NANOGPT_CPU, ms_per_step, train_recipe
+
+    if data is None:
+        from helpers.data import data_dir
+        from helpers.pretrain import token_stream
+        from helpers.tokenizer import BPETokenizer
+
+        tok = BPETokenizer.load(data_dir() / "tokenizer.json")
+        data = (*token_stream(tok, "train")[:1], *token_stream(tok, "validation"), tok.vocab_size)
+    train_ids, val_ids, val_chars, vocab_size = data
+    recipe, candidate = recipe or NANOGPT_CPU, candidate or COMPUTE_OPTIMAL
+    probes: dict[str, list[float]] = {recipe.name: [], candidate.name: []}
+    for _ in range(rounds):  # alternate, so that machine noise hits both alike
+        for r in (recipe, candidate):
+            probes[r.name].append(ms_per_step(r, train_ids, vocab_size, steps=probe_steps))
+    ms = {name: statistics.median(t) for name, t in probes.items()}
+    steps = candidate.steps if fixed else max(1, round(recipe.steps * ms[recipe.name] / ms[candidate.name]))
+    how = (f"the notebook's fixed {steps:,} steps" if fixed else
+           f"{recipe.steps:,} x {ms[recipe.name]:.1f} / {ms[candidate.name]:.1f} ms per step = {steps:,} steps")
+    print(f"time-to-quality benchmark: {torch.get_num_threads()} threads; the compute-optimal run gets {how}")
+    out = {}
+    for r, n in ((recipe, recipe.steps), (candidate, steps)):
+        out[r.name] = train_recipe(r, train_ids, val_ids, val_chars, vocab_size, steps=n, progress=False)
+    print(f"{'':32s} {'shape':>8s} {'params':>10s} {'steps':>6s} {'epochs':>6s} {'wall s':>7s} "
+          f"{'nats/token':>10s} {'nats/char':>9s}")
+    for name, r in out.items():
+        print(f"{name:32s} {r['shape']:>8s} {r['params']:10,} {r['steps']:6,} {r['epochs']:6.2f} {r['seconds']:7.1f} "
+              f"{r['val']:10.4f} {r['nats_per_char']:9.4f}")
+    a, b = out[recipe.name], out[candidate.name]
+    print(f"difference (recipe - compute-optimal): {a['nats_per_char'] - b['nats_per_char']:+.4f} nats per character; "
+          f"loss ratio {b['nats_per_char'] / a['nats_per_char']:.3f}; wall-time ratio {b['seconds'] / a['seconds']:.2f}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", nargs="?", default="all", choices=["tokenizer", "train", "pipeline", "kvcache", "all"])
+    parser.add_argument("what", nargs="?", default="all", choices=["tokenizer", "train", "pipeline", "kvcache", "quality", "all"])
+    parser.add_argument("--fixed", action="store_true",
+                        help="quality: the notebook's fixed step count instead of one from measured ms per step")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
     args = parser.parse_args(argv)
     if args.threads:
@@ -189,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
         bench_pipeline()
     if args.what in ("kvcache", "all"):
         bench_kvcache()
+    if args.what in ("quality", "all"):
+        bench_quality(fixed=args.fixed)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@
   must give the same tokens. A cached step costs nearly the same at every length (one token's arithmetic, but
   every weight read and dozens of small operations, each with a fixed overhead on a CPU); the uncached step's
   cost grows with the context, so the ratio grows with the length.
-- quality: time to quality (notebook 10, section 9). nanoGPT's CPU recipe (4 layers, 4 heads, 128 wide, context 64,
+- quality: time to quality (notebook 10, section 11). nanoGPT's CPU recipe (4 layers, 4 heads, 128 wide, context 64,
   batch 12, lr 1e-3 cosine to 1e-4 over 2,000 steps, dropout 0) against the compute-optimal configuration of the
   notebook's IsoFLOP experiment, both trained by ``helpers.pretrain.train_steps`` on the course tokens, in the same
   wall time: the milliseconds per step of both are measured first (alternated) and the compute-optimal run gets

@@ -17,7 +17,7 @@ Like Hoffmann et al., ``N`` here counts all parameters, embeddings included (Pea
 5.88e+23
 
 Pure functions (no training) are unit-tested in ``tests/test_compute_optimal.py``: the fit recovers known
-exponents and vertices from synthetic losses. ``run_isoflop`` and ``race`` train with
+exponents and vertices from synthetic losses. ``run_isoflop`` and ``train_recipe`` train with
 ``helpers.pretrain.train_steps``; ``helpers.bench quality`` runs the time-to-quality pair.
 """
 
@@ -282,7 +282,7 @@ def train_recipe(recipe: Recipe, train_ids: torch.Tensor, val_ids: torch.Tensor,
             "nats_per_char": nats_per_char(val, len(val_ids) - 1, val_chars),
             "tokens": tokens, "params": params, "flops": training_flops(params, tokens), "epochs": history["epochs"]}
 
-# What notebook 10's IsoFLOP experiment recommends for the recipe's budget (section 9): a smaller model on more
+# What notebook 10's IsoFLOP experiment recommends for the recipe's budget (sections 10-11): a smaller model on more
 # tokens, at the learning rate of the IsoFLOP runs. Its step count gives about the recipe's wall time on the
 # 2-core CPU the notebook was run on (measured ms per step; helpers.bench quality re-measures them).
 COMPUTE_OPTIMAL = Recipe("compute-optimal (IsoFLOP)", Shape(2, 64, 4), steps=6000, lr=2e-3, min_lr=2e-4,

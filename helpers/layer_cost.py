@@ -20,9 +20,13 @@ This module counts the same things exactly, for the two layers notebook 04 times
   matrix product over all positions at once: one step over the whole sequence (three dependent products inside it,
   whatever n), and every input position reaches every output position in that one step.
 
-Table 1's "complexity per layer" is the part that grows with how positions are related: ``mixing_flops``, which is
-4 n^2 d for attention and 4 * gates * n * d^2 for the recurrent layer, so for the Elman RNN the two are equal
-exactly at n = d (``flop_crossover``). Counting attention's projections too (``total=True``), attention costs more
+Table 1's "complexity per layer" (``mixing_flops``) keeps, for attention, only the products that relate positions,
+4 n^2 d, and leaves out its projections (6 n d^2, the same order as the whole recurrent layer); for the recurrent
+layer it counts the whole layer, 4 * gates * n * d^2. With these constants the Elman RNN and attention are equal
+exactly at n = d (``flop_crossover``); the paper states the comparison only in orders of growth ("when the
+sequence length n is smaller than the representation dimensionality d", section 4). Table 1's other rows,
+convolutional (O(k n d^2), O(1), O(log_k n)) and restricted self-attention (O(r n d), O(1), O(n/r)), are not
+counted here. Counting attention's projections too (``total=True``), attention costs more
 FLOPs than an Elman RNN of the same width at every n; its speed on parallel hardware comes from the sequential-
 operations column, not from doing less arithmetic. Biases, tanh and softmax (O(n d) and O(n^2) element-wise work)
 are not counted.

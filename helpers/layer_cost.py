@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -176,10 +176,11 @@ def forward_backward(layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
     return run
 
 
-def median_times(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup: int = 1) -> dict[str, float]:
+def median_times(fns: dict[Hashable, Callable[[], object]], repeats: int = 5, warmup: int = 1) -> dict[Hashable, float]:
     """Median wall time (seconds) of each function, over ``repeats`` calls after ``warmup`` untimed ones.
 
-    The functions run in turn (round robin), so a burst of noise on the machine hits all of them alike.
+    The functions run in turn (round robin), so a burst of noise on the machine hits all of them alike. Keys may be
+    any hashable labels, e.g. (layer name, n) pairs, so that several lengths share one round robin.
     """
     if not fns:
         raise ValueError("fns is empty: give at least one function to time")
@@ -189,7 +190,7 @@ def median_times(fns: dict[str, Callable[[], object]], repeats: int = 5, warmup:
     for _ in range(warmup):
         for fn in fns.values():
             fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    times: dict[Hashable, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
             start = time.perf_counter()

@@ -204,11 +204,32 @@ def test_notebook_12_sampling_sliders_redraw_the_bar_chart(page, lab):
     cell.scroll_into_view_if_needed()
     shown = image_src(cell)
     cell.screenshot(path=str(ARTIFACTS / "12_sampling_before.png"))
-    for label, name in [("temperature", "temperature"), ("top-k (0=off)", "top_k"), ("top-p (1=off)", "top_p")]:
+    samples = cell.locator(".jp-RenderedText", has_text="distinct-2 of the 4 samples together")
+    assert samples.count() >= 1, "the explorer should print four samples and their distinct-2"
+    before_text = samples.last.inner_text()
+    # Run All leaves the explorer as the notebook's last cells set it (top-k off, penalty 1.5). Order matters: top-p
+    # before top-k (with top-k = 1 a nucleus changes nothing), and the penalty moves 10 steps (one step of 0.05 can
+    # change the bars by less than a pixel; at its maximum the nudge goes left).
+    for label, name, steps in [("temperature", "temperature", 1), ("top-p (1=off)", "top_p", 1),
+                               ("repetition penalty (1=off)", "repetition_penalty", 10), ("top-k (0=off)", "top_k", 1)]:
         control = slider(cell, label)
+        assert control.count() == 1, f"no slider labelled {label!r}"
         readout = control.locator(".widget-readout").inner_text()
-        nudge(control)
+        for _ in range(steps):
+            nudge(control)
         shown = wait_for_new_image(cell, shown)
         assert control.locator(".widget-readout").inner_text() != readout, f"{label}: the readout did not follow"
+        if steps > 1:  # let the queued redraws finish, so that the next control is judged by its own redraw
+            stable_since, deadline = time.time(), time.time() + 30
+            while time.time() - stable_since < 2 and time.time() < deadline:
+                time.sleep(0.25)
+                imgs = cell.locator(".jp-OutputArea img")
+                src = (imgs.first.get_attribute("src") if imgs.count() else None) or shown
+                if src != shown:
+                    shown, stable_since = src, time.time()
         cell.screenshot(path=str(ARTIFACTS / f"12_sampling_after_{name}.png"))
+    deadline = time.time() + 30
+    while (not samples.count() or samples.last.inner_text() == before_text) and time.time() < deadline:
+        time.sleep(0.25)
+    assert samples.count() and samples.last.inner_text() != before_text, "the samples were not redrawn"
     assert error_outputs(page) == []

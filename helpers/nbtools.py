@@ -38,6 +38,7 @@ COLAB_PACKAGES = [
     ("tokenizers", "tokenizers"),  # notebook 09's reference; Colab has it (it comes with transformers)
     ("bertviz", "bertviz"),  # notebook 05's attention views; Colab has the internet its JavaScript needs
     ("datasketch", "datasketch"),  # notebook 08's MinHash reference
+    ("sentencepiece", "sentencepiece"),  # notebook 09's Japanese section (installed only where missing)
 ]
 # Project dependencies the bootstrap cell deliberately leaves to Colab.
 COLAB_PREINSTALLED = {"torch", "numpy", "matplotlib", "ipywidgets", "jupyterlab"}

@@ -22,6 +22,8 @@ from helpers.decoding import (
     next_token_logits,
     sample_batch,
 )
+from helpers.gpt import GPT
+from helpers.japanese import english_only_note
 
 # ----- drawing ------------------------------------------------------------------------------------------------
 KEPT_COLOUR, CUT_COLOUR, REFERENCE_COLOUR = "tab:blue", "lightgrey", "tab:orange"
@@ -194,6 +196,10 @@ class SamplingExplorer:
             print(err)
             self.last = None
             return None
+        note = (english_only_note(prompt) if isinstance(self.model, GPT) else  # the course GPT, or e.g. SmolLM2
+                english_only_note(prompt, what="This model and its tokenizer were", trained_on="mostly English text"))
+        if note:
+            print(note)
         k = int(top_k) or None
         p = float(top_p) if top_p < 1.0 else None
         theta = float(repetition_penalty)

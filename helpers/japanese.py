@@ -27,17 +27,18 @@ def japanese_chars(text: str) -> int:
     return len(JAPANESE.findall(text))
 
 
-def english_only_note(text: str, what: str = "The course GPT and its tokenizer were") -> str | None:
+def english_only_note(text: str, what: str = "The course GPT and its tokenizer were",
+                      trained_on: str = "English Shakespeare only") -> str | None:
     """One line to show when ``text`` holds Japanese (None when it holds none).
 
-    ``what`` names the tool, e.g. ``"The word splitter was"``.
+    ``what`` names the tool, e.g. ``"The word splitter was"``; ``trained_on`` says on what it was trained.
     """
     n = japanese_chars(text)
     if n == 0:
         return None
-    return (f"Note: this text has {n} Japanese character{'s' if n != 1 else ''}. {what} trained on English "
-            "Shakespeare only, so Japanese comes out as byte fragments or one long 'word' (notebook 09 shows why). "
-            "(注: 日本語が含まれていますが、これは英語だけで訓練されています。)")
+    return (f"Note: this text has {n} Japanese character{'s' if n != 1 else ''}. {what} trained on {trained_on}, "
+            "so Japanese comes out as byte fragments or one long 'word' (notebook 09 shows why). "
+            "(注: 日本語が含まれていますが、これは英語で訓練されています。)")
 
 
 # ----- notebook 09: tokenizing Japanese ------------------------------------------------------------------------

@@ -186,3 +186,30 @@ def test_explorer_wiring_with_ipywidgets_7_7():
         "ex.controls['repetition_penalty'].value = 1.5\n"
         "assert ex.last['repetition_penalty'] == 1.5 and len(ex.last['samples']) == 4\n"
         "assert ex.last['before'][0] < ex.last['reference'][0] or not ex.last['seen'][0]\n")
+
+
+def test_explorer_says_in_one_line_when_the_prompt_is_japanese(gpt, capsys):
+    model, tok = gpt
+    ex = SamplingExplorer(model, tok, "HAMLET.\nTo be", max_new_tokens=4, num_samples=1)
+    assert "Japanese" not in capsys.readouterr().out  # an English prompt: no note
+    ex.controls["prompt"].value = "生きるべきか"
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if "Japanese" in line]
+    assert len(notes) == 1 and "6 Japanese characters" in notes[0] and "English Shakespeare" in notes[0]
+    assert ex.last is not None  # still drawn: the course model reads the bytes, it does not fail
+
+
+def test_the_note_names_the_training_data_of_a_model_that_is_not_the_course_gpt(gpt, capsys):
+    model, tok = gpt
+
+    class Wrapped(torch.nn.Module):  # any model called as model(idx, cache=...), e.g. notebook 14's Llama
+        def __init__(self):
+            super().__init__()
+            self.inner, self.config = model, model.config
+
+        def forward(self, idx, cache=None):
+            return self.inner(idx, cache=cache)
+
+    SamplingExplorer(Wrapped(), tok, "猫", max_new_tokens=2, num_samples=1)
+    out = capsys.readouterr().out
+    assert "mostly English text" in out and "Shakespeare" not in out

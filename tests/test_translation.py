@@ -135,3 +135,16 @@ def test_every_catalogue_belongs_to_a_notebook():
     names = {p.stem for p in nbtools.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
     orphans = [p.name for p in translation.CATALOGUES.glob("*.po") if p.stem not in names]
     assert not orphans, f"catalogues without an English notebook: {orphans}"
+
+
+def test_the_japanese_readme_has_the_two_commands_and_links_every_notebook_in_its_best_edition():
+    root = nbtools.REPO_ROOT
+    ja = (root / "README.ja.md").read_text(encoding="utf-8")
+    assert "[README.ja.md](README.ja.md)" in (root / "README.md").read_text(encoding="utf-8")[:400]
+    assert "make lab" in ja and "make test" in ja and "[README.md](README.md)" in ja
+    from helpers.course import COURSE_MAP
+    for nb in COURSE_MAP:
+        japanese = translation.japanese_path(nbtools.NOTEBOOKS / nb.filename)
+        want = f"notebooks/ja/{nb.filename}" if japanese.exists() else f"notebooks/{nb.filename}"
+        row = next((line for line in ja.splitlines() if line.startswith(f"| {nb.number:02d} |")), "")
+        assert f"]({want})" in row, f"README.ja.md's row {nb.number:02d} should link {want}: {row!r}"

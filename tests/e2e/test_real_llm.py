@@ -25,7 +25,8 @@ def test_notebook_14_sampling_sliders_on_smollm2_redraw_the_bar_chart(page, lab)
     cell.scroll_into_view_if_needed()
     shown = image_src(cell)
     cell.screenshot(path=str(ARTIFACTS / "14_sampling_before.png"))
-    for label, name in [("temperature", "temperature"), ("top-k (0=off)", "top_k"), ("top-p (1=off)", "top_p")]:
+    # top-p before top-k: once top-k is 1, only the top token is kept and a top-p change draws nothing new
+    for label, name in [("temperature", "temperature"), ("top-p (1=off)", "top_p"), ("top-k (0=off)", "top_k")]:
         control = slider(cell, label)
         readout = control.locator(".widget-readout").inner_text()
         nudge(control)

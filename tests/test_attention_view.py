@@ -25,16 +25,8 @@ from helpers.attention_view import (  # noqa: E402
     role_scores,
     role_targets,
 )
-from helpers.checkpoint import load_model  # noqa: E402
-from helpers.data import data_dir  # noqa: E402
-from helpers.tokenizer import BPETokenizer  # noqa: E402
 
 TEXT = "To be, or not to be, that is the question"
-
-
-@pytest.fixture(scope="module")
-def gpt():
-    return load_model(data_dir() / "gpt"), BPETokenizer.load(data_dir() / "tokenizer.json")
 
 
 def test_gpt_attention_is_causal_and_each_row_sums_to_one(gpt):

@@ -5,9 +5,6 @@ input checks and text statistics. The pictures and the sampling explorer are tes
 import pytest
 import torch
 
-from helpers.checkpoint import load_model
-from helpers.course import set_threads
-from helpers.data import data_dir
 from helpers.decoding import (
     apply_frequency_presence,
     apply_repetition_penalty,
@@ -28,23 +25,11 @@ from helpers.decoding import (
     token_ranks,
 )
 from helpers.gpt import KVCache
-from helpers.tokenizer import BPETokenizer
 
 NEWLINE = 10  # byte-level BPE: a line break is always the single token 10 (the regex never merges it)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def threads():
-    """Honour COURSE_THREADS as the notebooks do (many small forward passes: extra threads mostly wait)."""
-    before = torch.get_num_threads()
-    set_threads()
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def gpt():
-    return load_model(data_dir() / "gpt"), BPETokenizer.load(data_dir() / "tokenizer.json")
+pytestmark = pytest.mark.usefixtures("course_threads")  # COURSE_THREADS, as the notebooks (conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,6 @@ matplotlib.use("Agg")
 from colab_widgets import needs_ipywidgets_7_7, run_on_ipywidgets_7_7  # noqa: E402
 
 from helpers.attention_view import figure_png  # noqa: E402
-from helpers.checkpoint import load_model  # noqa: E402
-from helpers.course import set_threads  # noqa: E402
-from helpers.data import data_dir  # noqa: E402
 from helpers.decoding import (  # noqa: E402
     apply_repetition_penalty,
     beam_search,
@@ -31,23 +28,11 @@ from helpers.decoding_view import (  # noqa: E402
     draw_next_token_chart,
     token_label,
 )
-from helpers.tokenizer import BPETokenizer  # noqa: E402
 
 NEWLINE = 10  # byte-level BPE: a line break is always the single token 10 (the regex never merges it)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def threads():
-    """Honour COURSE_THREADS as the notebooks do (many small forward passes: extra threads mostly wait)."""
-    before = torch.get_num_threads()
-    set_threads()
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def gpt():
-    return load_model(data_dir() / "gpt"), BPETokenizer.load(data_dir() / "tokenizer.json")
+pytestmark = pytest.mark.usefixtures("course_threads")  # COURSE_THREADS, as the notebooks (conftest.py)
 
 
 # ----- drawing and the explorer -------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ nbtest:  ## execute every notebook headless in fast mode (nbval)
 		--nbval-current-env -p no:cacheprovider $(NOTEBOOKS) $(JA_EXECUTED); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "nbval collected no notebook cells: treat as a failure"; exit 1; fi; exit $$rc
 
-e2e: browser-deps  ## real-browser tests: JupyterLab + Chromium run notebooks 00, 04, 05, 12 and move their widgets
+e2e: browser-deps  ## real-browser tests: JupyterLab + Chromium run notebooks 00, 04, 05, 12, 14 and move their widgets
 	$(PYTHON) -m pytest -m e2e -p no:cacheprovider tests/e2e
 
 # Debian's Chromium (Playwright's own browser download does not work here) with a Japanese font, installed with

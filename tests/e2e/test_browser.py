@@ -38,6 +38,33 @@ def run_all(page, timeout_s: int = 240) -> None:
     wait_until_done(page, timeout_s)
 
 
+def run_all_above(page, cell, timeout_s: int = 240) -> None:
+    """Select ``cell`` and use Run > Run All Above Selected Cell (the path TEACHING.md gives lecturers), then wait
+    until every code cell above it has an execution count; fail at the first error output."""
+    cell.locator(".jp-InputPrompt").click()
+    above = cell.evaluate("el => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].indexOf(el)")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Above Selected Cell$")).click()
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        assert error_outputs(page) == [], f"a cell above failed: {error_outputs(page)}"
+        if all(re.fullmatch(r"\[\d+\]:", p) for p in prompts(page)[:above]):
+            return
+        time.sleep(1)
+    raise AssertionError(f"cells above still running or not run after {timeout_s} s: {prompts(page)[:above]}")
+
+
+def run_cell(page, cell, timeout_s: int = 120) -> None:
+    """Select ``cell``, run it (Shift+Enter) and wait for its execution count."""
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    prompt, deadline = cell.locator(".jp-InputPrompt"), time.time() + timeout_s
+    while not re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()):
+        assert time.time() < deadline, f"the cell did not finish in {timeout_s} s: {prompt.inner_text()!r}"
+        assert error_outputs(page) == [], error_outputs(page)
+        time.sleep(0.5)
+
+
 def prompts(page) -> list[str]:
     return page.eval_on_selector_all(".jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent.trim())")
 

@@ -250,7 +250,14 @@ def execute(path: Path, timeout: int = 3600) -> None:
 
 
 def _notebooks(names: list[str]) -> list[Path]:
-    return [Path(n) for n in names] if names else sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    """The notebooks named (default: every English one). A Japanese notebook is refused: it is built."""
+    paths = [Path(n) for n in names] if names else sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    for path in paths:
+        if path.parent.name == "ja":
+            raise SystemExit(f"{path} is built from notebooks/{path.name} and translations/ja/{path.stem}.po: "
+                             f"run this on notebooks/{path.name}, then `python -m helpers.translation sync "
+                             f"notebooks/{path.name}` (tests/test_translation.py checks the Japanese build)")
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -148,3 +148,8 @@ def test_the_japanese_readme_has_the_two_commands_and_links_every_notebook_in_it
         want = f"notebooks/ja/{nb.filename}" if japanese.exists() else f"notebooks/{nb.filename}"
         row = next((line for line in ja.splitlines() if line.startswith(f"| {nb.number:02d} |")), "")
         assert f"]({want})" in row, f"README.ja.md's row {nb.number:02d} should link {want}: {row!r}"
+
+
+def test_nbtools_refuses_a_japanese_notebook_and_names_the_english_one():
+    with pytest.raises(SystemExit, match=r"built from notebooks/09_bpe_tokenization.ipynb.*translation sync"):
+        nbtools.main(["check", str(nbtools.NOTEBOOKS / "ja" / "09_bpe_tokenization.ipynb")])

@@ -1,6 +1,8 @@
 """The Japanese edition's machinery (helpers.translation), and every Japanese notebook against its sources."""
 
+import collections
 import copy
+import re
 
 import polib
 import pytest
@@ -153,3 +155,32 @@ def test_the_japanese_readme_has_the_two_commands_and_links_every_notebook_in_it
 def test_nbtools_refuses_a_japanese_notebook_and_names_the_english_one():
     with pytest.raises(SystemExit, match=r"built from notebooks/09_bpe_tokenization.ipynb.*translation sync"):
         nbtools.main(["check", str(nbtools.NOTEBOOKS / "ja" / "09_bpe_tokenization.ipynb")])
+
+
+def _kept(markdown: str) -> dict[str, collections.Counter]:
+    """What a translation must carry over from the English unchanged: link and image targets, LaTeX, inline code
+    (fenced code blocks aside: their prose comments may be translated), and each heading's level and number."""
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    return {"link targets": collections.Counter(re.findall(r"\]\(([^)]*)\)", text)),
+            "formulas": collections.Counter(re.findall(r"\$\$.*?\$\$|\$[^$]+\$", text, flags=re.S)),
+            "code spans": collections.Counter(re.findall(r"`[^`\n]+`", text)),
+            "headings": collections.Counter(re.findall(r"^#+ (?:\d+(?:\.\d+)*\.?(?=\s))?", text, flags=re.M))}
+
+
+@pytest.mark.parametrize("path", CATALOGUED, ids=lambda p: p.stem)
+def test_translations_keep_the_links_formulas_code_and_heading_numbers(path):
+    for entry in polib.pofile(str(translation.catalogue_path(path)), wrapwidth=0):
+        if entry.obsolete or not entry.msgstr:
+            continue
+        english, japanese = _kept(entry.msgid), _kept(entry.msgstr)
+        for kind in english:
+            lost = english[kind] - japanese[kind]  # the Japanese may repeat a formula, never drop one
+            assert not lost, f"{path.stem}.po, cell {entry.msgctxt}: the Japanese lost {kind} {sorted(lost)}"
+        assert english["headings"] == japanese["headings"], (path.stem, entry.msgctxt)
+
+
+def test_the_keep_check_finds_a_dropped_link_and_a_renumbered_heading():
+    english = _kept("## 3. Attention\n\nSee [the paper](https://arxiv.org/abs/1706.03762) and $QK^T$, `softmax`.")
+    japanese = _kept("## 4. アテンション\n\n[論文](https://arxiv.org/abs/1706.03762) と $QK^T$ を見てください。")
+    assert english["link targets"] == japanese["link targets"] and english["formulas"] == japanese["formulas"]
+    assert english["code spans"] - japanese["code spans"] and english["headings"] != japanese["headings"]

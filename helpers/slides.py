@@ -12,8 +12,9 @@ Two ways to present:
   slideshow (the "Render as slideshow" button, or ``/rise/<notebook>`` in the address bar); cells run and widgets
   work as in the notebook;
 - static, with the stored outputs: ``make slides`` (``python -m helpers.slides``) writes
-  ``build/slides/NN_name.slides.html`` with reveal.js, jQuery, require.js and MathJax copied beside them from the
-  npm registry (fetched once with ``npm pack`` into ``artifacts/npm``), so the decks open offline from disk.
+  ``build/slides/NN_name.slides.html`` (and ``NN_name.ja.slides.html`` from the Japanese edition) with reveal.js,
+  jQuery, require.js and MathJax copied beside them from the npm registry (fetched once with ``npm pack`` into
+  ``artifacts/npm``), so the decks open offline from disk.
 """
 
 from __future__ import annotations
@@ -159,13 +160,23 @@ def fetch_vendor(dest: Path, cache: Path = NPM_CACHE) -> None:
     (dest / "no-mermaid.mjs").write_text("export default { initialize() {} };\n", encoding="utf-8")
 
 
+def deck_name(notebook: Path) -> str:
+    """``NN_name.slides.html``, or ``NN_name.ja.slides.html`` for the Japanese edition's ``notebooks/ja/NN_name``."""
+    return f"{notebook.stem}{'.ja' if notebook.parent.name == 'ja' else ''}.slides.html"
+
+
 def build_deck(notebook: Path, out_dir: Path = OUT_DIR) -> Path:
-    """Write ``out_dir/<name>.slides.html`` from the notebook's stored outputs; scripts come from ``out_dir/vendor``."""
+    """Write ``out_dir/<deck_name>`` from the notebook's stored outputs; scripts come from ``out_dir/vendor``.
+
+    A Japanese notebook keeps the slide metadata its build copied from the English one: its headings say
+    ``(発展)``, not ``(optional · 発展)``, so deriving the metadata again would put the optional sections back in.
+    """
     import nbformat
     from nbconvert import SlidesExporter
 
     nb = nbformat.read(str(notebook), as_version=4)
-    apply_slide_metadata(nb)  # the deck follows the headings even if the notebook was not synced
+    if notebook.parent.name != "ja":
+        apply_slide_metadata(nb)  # the deck follows the headings even if the notebook was not synced
     exporter = SlidesExporter()
     exporter.reveal_url_prefix = "vendor/reveal.js"
     exporter.reveal_theme = "white"
@@ -176,17 +187,20 @@ def build_deck(notebook: Path, out_dir: Path = OUT_DIR) -> Path:
     exporter.mermaid_js_url = "./vendor/no-mermaid.mjs"
     html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook.stem}})
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{notebook.stem}.slides.html"
+    path = out_dir / deck_name(notebook)
     path.write_text(html, encoding="utf-8")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write static reveal.js decks of the notebooks into build/slides.")
-    parser.add_argument("notebooks", nargs="*", help="notebook files (default: every notebook in notebooks/)")
+    parser.add_argument("notebooks", nargs="*",
+                        help="notebook files (default: every notebook in notebooks/ and its Japanese edition)")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     args = parser.parse_args(argv)
-    notebooks = [Path(n) for n in args.notebooks] or sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    folder = REPO_ROOT / "notebooks"
+    notebooks = [Path(n) for n in args.notebooks] or [
+        *sorted(folder.glob("[0-9][0-9]_*.ipynb")), *sorted((folder / "ja").glob("[0-9][0-9]_*.ipynb"))]
     try:
         fetch_vendor(args.out / "vendor")
     except (RuntimeError, subprocess.CalledProcessError) as err:
@@ -194,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for notebook in notebooks:
         print(f"wrote {build_deck(notebook, args.out)}")
-    print(f"open {args.out / notebooks[0].stem}.slides.html in a browser (works offline)")
+    print(f"open {args.out / deck_name(notebooks[0])} in a browser (works offline)")
     return 0
 
 

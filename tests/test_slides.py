@@ -60,3 +60,22 @@ def test_a_heading_in_the_middle_of_a_cell_starts_a_new_cell():
     assert [c["source"] for c in nb["cells"][1:4]] == ["Tail of section 1.", "## 2. Next\n\nText.", "### 2.1 Sub\nMore."]
     assert nb["cells"][1]["id"] == "keep-me" and "id" not in nb["cells"][2]
     assert slides.split_at_headings(nb) is False and len(nb["cells"]) == 6
+
+
+def test_a_japanese_deck_keeps_the_english_slide_metadata_and_skips_the_same_sections(tmp_path):
+    pytest.importorskip("nbconvert")
+    english = _nb(("md", "# 04 · Toy deck"), ("md", "## 1. First"), ("code", "x = 1"),
+                  ("md", "## 2. Depth (optional · 発展)"), ("md", "Deep text."), ("md", "## 3. Last"))
+    slides.apply_slide_metadata(english)
+    japanese = _nb(("md", "# 04 · 小さなデッキ"), ("md", "## 1. 最初"), ("code", "x = 1"),
+                   ("md", "## 2. 深掘り (発展)"), ("md", "深い話。"), ("md", "## 3. 最後"))
+    for en, ja in zip(english["cells"], japanese["cells"], strict=True):  # what the build copies
+        ja["metadata"] = en["metadata"]
+    japanese["metadata"] = english["metadata"]
+    (tmp_path / "ja").mkdir()
+    nbtools.save(japanese, tmp_path / "ja" / "04_toy.ipynb")
+    deck = slides.build_deck(tmp_path / "ja" / "04_toy.ipynb", tmp_path / "out")
+    assert deck.name == "04_toy.ja.slides.html"
+    html = deck.read_text(encoding="utf-8")
+    assert "最初" in html and "最後" in html
+    assert "深い話" not in html  # the optional section stays out, though its Japanese heading lacks the English mark

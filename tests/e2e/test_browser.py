@@ -45,6 +45,7 @@ def run_all_above(page, cell, timeout_s: int = 240) -> None:
     above = cell.evaluate("el => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')].indexOf(el)")
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Above Selected Cell$")).click()
+    _until(lambda: "[*]:" in prompts(page)[:above])  # queued: the stored counts are no longer what shows
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         assert error_outputs(page) == [], f"a cell above failed: {error_outputs(page)}"
@@ -58,11 +59,20 @@ def run_cell(page, cell, timeout_s: int = 120) -> None:
     """Select ``cell``, run it (Shift+Enter) and wait for its execution count."""
     cell.locator(".jp-InputPrompt").click()
     page.keyboard.press("Shift+Enter")
-    prompt, deadline = cell.locator(".jp-InputPrompt"), time.time() + timeout_s
+    prompt = cell.locator(".jp-InputPrompt")
+    _until(lambda: prompt.inner_text().strip() == "[*]:")  # queued: its stored count is no longer what shows
+    deadline = time.time() + timeout_s
     while not re.fullmatch(r"\[\d+\]:", prompt.inner_text().strip()):
         assert time.time() < deadline, f"the cell did not finish in {timeout_s} s: {prompt.inner_text()!r}"
         assert error_outputs(page) == [], error_outputs(page)
         time.sleep(0.5)
+
+
+def _until(condition, timeout_s: float = 10) -> None:
+    """Wait until ``condition()`` holds or ``timeout_s`` passes (a short run may be over before it is seen: go on)."""
+    deadline = time.time() + timeout_s
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
 
 
 def prompts(page) -> list[str]:

@@ -106,9 +106,7 @@ def cell_with(page, source_text: str, timeout_s: int = 60):
     """The notebook cell whose source contains ``source_text``, waiting for it to be rendered: JupyterLab renders
     a long notebook's cells progressively after it opens, so one far down may not be there yet."""
     cell = page.locator(".jp-Notebook .jp-CodeCell", has=page.locator(".jp-InputArea", has_text=source_text))
-    deadline = time.time() + timeout_s
-    while cell.count() == 0 and time.time() < deadline:
-        time.sleep(0.5)
+    _until(lambda: cell.count() > 0, timeout_s)
     assert cell.count() == 1, f"{cell.count()} cells contain {source_text!r}"
     return cell
 
